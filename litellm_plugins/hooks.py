@@ -1,0 +1,16 @@
+"""The names `config.yaml` points at.
+
+LiteLLM resolves `litellm_plugins.hooks.<name>` by executing `<config dir>/litellm_plugins/hooks.py`
+as a fresh module when that file exists (a repo checkout or a Docker mount), or by importing it
+normally (pip install). Either way this file only re-exports instances created once in their
+own modules, so every config entry and every import shares the same objects and state.
+
+    litellm_settings:
+      callbacks: ["litellm_plugins.hooks.request_transformer"]
+"""
+
+from __future__ import annotations
+
+from litellm_plugins.instances import request_transformer
+
+__all__ = ["request_transformer"]
