@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite: unit, integration (real proxy + fakes), e2e (real Claude Code CLI).
+# Installs what it needs: the bundle with test extras into .venv, and the Claude Code CLI from
+# npm into .cache/claude-code. Extra arguments go to pytest.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" "test"
+cd "$ROOT"
+CLAUDE_DIR="$ROOT/.cache/claude-code"
+if [ ! -x "$CLAUDE_DIR/node_modules/.bin/claude" ]; then
+  mkdir -p "$CLAUDE_DIR"
+  npm install --prefix "$CLAUDE_DIR" --no-audit --no-fund --loglevel=error @anthropic-ai/claude-code >/dev/null
+fi
+export CLAUDE_BIN="$CLAUDE_DIR/node_modules/.bin/claude"
+export LITELLM_LOCAL_MODEL_COST_MAP=True
+exec "$VENV/bin/python" -m pytest "$@"
