@@ -1,0 +1,60 @@
+"""The quick start's `litellm-plugins serve` on a fresh directory with no provider keys."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from litellm_plugins.quickstart import read_env_file
+from tests.harness import REPO_ROOT, base_environment, free_port
+
+pytestmark = pytest.mark.integration
+
+
+def test_serve_generates_secrets_and_starts_with_the_embedded_default(tmp_path: Path) -> None:
+    shutil.copyfile(REPO_ROOT / "config.yaml.example", tmp_path / "config.yaml.example")
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    env = base_environment()
+    env.pop("LITELLM_MASTER_KEY")  # the quick start must generate it
+    command = [str(Path(sys.executable).parent / "litellm-plugins"), "serve", "--port", str(port)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log_path.read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health/liveliness", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.25)
+        else:
+            pytest.fail(f"serve did not come up:\n{log_path.read_text()[-3000:]}")
+        secrets = read_env_file(tmp_path / ".env")
+        assert (tmp_path / "config.yaml").exists()
+        info = httpx.get(
+            f"http://127.0.0.1:{port}/model/info", headers={"Authorization": f"Bearer {secrets['LITELLM_MASTER_KEY']}"}
+        )
+        assert info.status_code == 200
+        # The `claude-*` passthrough group is the only live one; LiteLLM lists its wildcard
+        # expanded into the Anthropic models it knows.
+        names = [m["model_name"] for m in info.json()["data"]]
+        assert names and all(name.startswith(("claude-", "anthropic/claude-")) for name in names), names
+        output = log_path.read_text()
+        assert "live model groups:" in output and "  - claude-*" in output
+        assert "ANTHROPIC_BASE_URL" in output and f"http://127.0.0.1:{port}" in output
+        assert "DEEPSEEK_API_KEY" in output  # says how to turn a provider on
+        for value in secrets.values():
+            assert value not in output
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
