@@ -7,12 +7,17 @@ fakes. Proxy startup takes ~10 s, so tests share it.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+import os
 
-import pytest
+# Before anything imports litellm: never wait on the network for the model cost map.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import json  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
 
 from tests.fakes.openai_chat import FakeOpenAIChat
 from tests.harness import MASTER_KEY, REPO_ROOT, ProxyProcess, plugin_config
