@@ -51,7 +51,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .server import RecordedRequest, RequestLog, ThreadedServer, parse_body
+from .server import FakeUpstream, RecordedRequest, RequestLog, parse_body
 
 MESSAGE_PARAMETERS = frozenset(
     {
@@ -214,7 +214,7 @@ def verify_signature(secret: bytes, thinking: str, signature: Any) -> bool:
     return isinstance(signature, str) and bool(signature) and hmac.compare_digest(signature, expected)
 
 
-class FakeAnthropic:
+class FakeAnthropic(FakeUpstream):
     """The fake's state: credentials, model profiles, scripted faults and the request log."""
 
     def __init__(
@@ -241,21 +241,7 @@ class FakeAnthropic:
                 Route("/{path:path}", self.not_found, methods=methods),
             ]
         )
-        self._server: ThreadedServer | None = None
 
-    # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> FakeAnthropic:
-        self._server = ThreadedServer(self.app).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "call start() first"
-        return self._server.url
 
     @property
     def api_base(self) -> str:

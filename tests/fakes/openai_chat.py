@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .server import RecordedRequest, RequestLog, ThreadedServer, parse_body
+from .server import FakeUpstream, RecordedRequest, RequestLog, parse_body
 
 CHAT_PARAMETERS = frozenset(
     {
@@ -154,7 +154,7 @@ class Fault:
     seconds: float = 0.0
 
 
-class FakeOpenAIChat:
+class FakeOpenAIChat(FakeUpstream):
     """The fake's state: accepted keys, model profiles, scripted faults and the request log."""
 
     def __init__(
@@ -176,21 +176,7 @@ class FakeOpenAIChat:
                 Route("/{path:path}", self.not_found, methods=["GET", "POST", "PUT", "DELETE"]),
             ]
         )
-        self._server: ThreadedServer | None = None
 
-    # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> FakeOpenAIChat:
-        self._server = ThreadedServer(self.app).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "call start() first"
-        return self._server.url
 
     @property
     def api_base(self) -> str:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
@@ -107,3 +107,23 @@ class ThreadedServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=5)
+
+
+class FakeUpstream:
+    """Lifecycle shared by the fakes: `self.app` served on 127.0.0.1 by `start()`."""
+
+    app: Any
+    _server: ThreadedServer | None = None
+
+    def start(self) -> Self:
+        self._server = ThreadedServer(self.app).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "call start() first"
+        return self._server.url

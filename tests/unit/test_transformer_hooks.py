@@ -7,20 +7,20 @@ import os
 # Importing litellm would otherwise try to download the model cost map (no network in unit tests).
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import asyncio  # noqa: E402
-import copy  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-from collections.abc import Mapping  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import asyncio
+import copy
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
-import pytest  # noqa: E402
-from litellm.types.utils import CallTypes  # noqa: E402
+import pytest
+from litellm.types.utils import CallTypes
 
-from litellm_plugins.settings import parse_settings  # noqa: E402
-from litellm_plugins.tool_schema import GEMINI_KEYS  # noqa: E402
-from litellm_plugins.transformer import METADATA_KEY, RequestTransformer  # noqa: E402
+from litellm_plugins.settings import parse_settings
+from litellm_plugins.tool_schema import GEMINI_KEYS
+from litellm_plugins.transformer import METADATA_KEY, RequestTransformer
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "claude_code_request.json"
 GROUPS = frozenset({"default", "fast", "reasoner"})
