@@ -7,10 +7,12 @@ own modules, so every config entry and every import shares the same objects and 
 
     litellm_settings:
       callbacks: ["litellm_plugins.hooks.request_transformer"]
+    general_settings:
+      custom_auth: litellm_plugins.hooks.user_api_key_auth
 """
 
 from __future__ import annotations
 
-from litellm_plugins.instances import request_transformer
+from litellm_plugins.instances import request_transformer, user_api_key_auth
 
-__all__ = ["request_transformer"]
+__all__ = ["request_transformer", "user_api_key_auth"]

@@ -150,6 +150,7 @@ class ProxyProcess:
 
 
 PLUGIN_CALLBACKS = ["litellm_plugins.hooks.request_transformer"]
+PLUGIN_CUSTOM_AUTH = "litellm_plugins.hooks.user_api_key_auth"
 
 
 def plugin_config(
@@ -174,7 +175,11 @@ def plugin_config(
     config: dict[str, Any] = {
         "model_list": model_list,
         "litellm_settings": litellm_settings,
-        "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY", **(extra_general_settings or {})},
+        "general_settings": {
+            "master_key": "os.environ/LITELLM_MASTER_KEY",
+            "custom_auth": PLUGIN_CUSTOM_AUTH,
+            **(extra_general_settings or {}),
+        },
         "router_settings": {"fallbacks": fallbacks or [], "num_retries": 0},
     }
     section: dict[str, Any] = dict(plugins or {})

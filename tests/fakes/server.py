@@ -25,6 +25,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     raw: bytes = b""
+    received_at: float = field(default_factory=time.time)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
