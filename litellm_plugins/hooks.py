@@ -6,13 +6,13 @@ normally (pip install). Either way this file only re-exports instances created o
 own modules, so every config entry and every import shares the same objects and state.
 
     litellm_settings:
-      callbacks: ["litellm_plugins.hooks.request_transformer"]
+      callbacks: ["litellm_plugins.hooks.request_transformer", "litellm_plugins.hooks.token_rotator"]
     general_settings:
       custom_auth: litellm_plugins.hooks.user_api_key_auth
 """
 
 from __future__ import annotations
 
-from litellm_plugins.instances import request_transformer, user_api_key_auth
+from litellm_plugins.instances import request_transformer, token_rotator, user_api_key_auth
 
-__all__ = ["request_transformer", "user_api_key_auth"]
+__all__ = ["request_transformer", "token_rotator", "user_api_key_auth"]

@@ -17,6 +17,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
 from typing import Any, Final
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,19 @@ ANTHROPIC_ERROR_TYPES: Final = {
 }
 TRACEBACK_MARKER: Final = re.compile(r"Traceback \(most recent call last\):.*", re.DOTALL)
 MAX_ERROR_BODY: Final = 1 << 20
+
+# Headers a plugin wants on this request's error response (e.g. the rotator's `retry-after`
+# when its whole pool is cooling). LiteLLM's /v1/messages error path drops provider headers and
+# runs no header hook, so the hint travels in a per-request dict that this middleware owns;
+# tasks spawned for the request copy the context and so share the same dict.
+ERROR_RESPONSE_HEADERS: ContextVar[dict[str, str] | None] = ContextVar("litellm_plugins_error_headers", default=None)
+
+
+def hint_error_header(name: str, value: str) -> None:
+    """Ask for `name: value` on this request's response if it turns out to be an error."""
+    hints = ERROR_RESPONSE_HEADERS.get()
+    if hints is not None:
+        hints[name.lower()] = value
 
 
 def anthropic_error_type(status: int) -> str:
@@ -116,10 +130,14 @@ class ProtocolErrorMiddleware:
         anthropic_route = bool(ANTHROPIC_ROUTE.match(scope.get("path") or ""))
         held: dict[str, Any] = {}
         chunks: list[bytes] = []
+        hints: dict[str, str] = {}
+        context_token = ERROR_RESPONSE_HEADERS.set(hints)
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status = int(message.get("status", 200))
+                if status >= 400 and hints:
+                    message = _with_headers(message, hints)
                 content_type = _header(message, b"content-type")
                 if status >= 400 and (b"json" in content_type or not content_type):
                     held["start"] = message
@@ -136,7 +154,16 @@ class ProtocolErrorMiddleware:
                 return
             await send(message)
 
-        await self.app(scope, receive, send_wrapper)
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            ERROR_RESPONSE_HEADERS.reset(context_token)
+
+
+def _with_headers(message: Message, extra: dict[str, str]) -> Message:
+    present = {bytes(key).lower() for key, _ in message.get("headers") or ()}
+    added = [(name.encode(), value.encode()) for name, value in extra.items() if name.encode() not in present]
+    return {**message, "headers": [*(message.get("headers") or ()), *added]} if added else message
 
 
 def _header(message: Message, name: bytes) -> bytes:

@@ -1,0 +1,106 @@
+"""Cooldowns and session stickiness shared by every proxy worker and replica through Redis.
+
+Configured by `REDIS_URL`, or LiteLLM's own `REDIS_HOST` / `REDIS_PORT` / `REDIS_PASSWORD`.
+Keys (values never contain a token, only fingerprints):
+
+    litellm_plugins:pool:<pool>:cool:<fingerprint>   "<until epoch>|<reason>", expires with the cooldown
+    litellm_plugins:pool:<pool>:session:<hash>       "<fingerprint>", expires after the sticky period
+
+Each process keeps its own :class:`TokenPool` and consults Redis for the one candidate it is
+about to use, so selection stays O(1) round trips whatever the pool size. A Redis outage is
+logged and the pool carries on with its local view (a cooldown is an optimisation, not a
+security decision).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+from urllib.parse import quote
+
+logger = logging.getLogger(__name__)
+
+PREFIX: Final = "litellm_plugins:pool"
+LOG_REDIS_DOWN: Final = "pool shared state: redis unavailable (%s); using this process's view"
+
+
+def redis_url_from(environ: Mapping[str, str]) -> str | None:
+    if environ.get("REDIS_URL"):
+        return environ["REDIS_URL"]
+    host = environ.get("REDIS_HOST")
+    if not host:
+        return None
+    password = environ.get("REDIS_PASSWORD")
+    auth = f":{quote(password, safe='')}@" if password else ""  # `@`, `/`, `:` would break the URL
+    return f"redis://{auth}{host}:{environ.get('REDIS_PORT', '6379')}/0"
+
+
+def session_key(session: str) -> str:
+    return hashlib.sha256(session.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class SharedPoolState:
+    def __init__(self, url: str, client: Any | None = None) -> None:
+        if client is None:
+            import redis.asyncio as redis_asyncio
+
+            client = redis_asyncio.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self._redis = client
+
+    @staticmethod
+    def _cool_key(pool: str, fp: str) -> str:
+        return f"{PREFIX}:{pool}:cool:{fp}"
+
+    @staticmethod
+    def _session_key(pool: str, session: str) -> str:
+        return f"{PREFIX}:{pool}:session:{session_key(session)}"
+
+    async def cooling(self, pool: str, fp: str) -> tuple[float, str] | None:
+        try:
+            raw = await self._redis.get(self._cool_key(pool, fp))
+        except Exception as error:  # noqa: BLE001 - any Redis failure degrades to local state
+            logger.warning(LOG_REDIS_DOWN, type(error).__name__)
+            return None
+        if not raw:
+            return None
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        until, _, reason = text.partition("|")
+        try:
+            return float(until), reason
+        except ValueError:
+            return None
+
+    async def set_cooling(self, pool: str, fp: str, until: float, seconds: float, reason: str) -> None:
+        try:
+            await self._redis.set(self._cool_key(pool, fp), f"{until}|{reason}", px=max(1, int(seconds * 1000)))
+        except Exception as error:  # noqa: BLE001
+            logger.warning(LOG_REDIS_DOWN, type(error).__name__)
+
+    async def session_token(self, pool: str, session: str) -> str | None:
+        try:
+            raw = await self._redis.get(self._session_key(pool, session))
+        except Exception as error:  # noqa: BLE001
+            logger.warning(LOG_REDIS_DOWN, type(error).__name__)
+            return None
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    async def remember_session(self, pool: str, session: str, fp: str, seconds: float) -> None:
+        try:
+            await self._redis.set(self._session_key(pool, session), fp, ex=max(1, int(seconds)))
+        except Exception as error:  # noqa: BLE001
+            logger.warning(LOG_REDIS_DOWN, type(error).__name__)
+
+    async def all_cooling(self, pool: str) -> dict[str, tuple[float, str]]:
+        """Every cooldown recorded for `pool` (for the status command)."""
+        result: dict[str, tuple[float, str]] = {}
+        try:
+            async for key in self._redis.scan_iter(match=f"{PREFIX}:{pool}:cool:*", count=500):
+                name = key.decode() if isinstance(key, bytes) else key
+                found = await self.cooling(pool, name.rsplit(":", 1)[-1])
+                if found:
+                    result[name.rsplit(":", 1)[-1]] = found
+        except Exception as error:  # noqa: BLE001
+            logger.warning(LOG_REDIS_DOWN, type(error).__name__)
+        return result

@@ -1,0 +1,258 @@
+"""The token rotator in the real proxy against the strict Anthropic fake.
+
+The fake accepts three pooled OAuth tokens (only with `anthropic-beta: oauth-2025-04-20`), a
+client's own OAuth token, and a third-party key for a GLM-like Anthropic-compatible deployment
+on another host. A credential can be told to answer 429 with reset headers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import OPENAI_KEY
+from tests.fakes.anthropic_messages import FakeAnthropic
+from tests.fakes.openai_chat import FakeOpenAIChat
+from tests.harness import ProxyProcess, plugin_config
+
+pytestmark = pytest.mark.integration
+
+POOL = tuple(f"sk-ant-oat01-pool-{i}-" + "x" * 40 for i in range(3))
+CLIENT_OAUTH = "sk-ant-oat01-client-own-" + "y" * 40
+GLM_KEY = "glm-third-party-key-" + "z" * 24
+ALICE = "alice-token-" + "a" * 40
+BOB = "bob-token-" + "b" * 40
+ROTATOR_CALLBACKS = ["litellm_plugins.hooks.request_transformer", "litellm_plugins.hooks.token_rotator"]
+
+
+@pytest.fixture(scope="module")
+def anthropic_fake() -> Iterator[FakeAnthropic]:
+    fake = FakeAnthropic(api_keys=(GLM_KEY,), oauth_tokens=(*POOL, CLIENT_OAUTH)).start()
+    yield fake
+    fake.stop()
+
+
+def rotator_config(anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAIChat) -> dict[str, Any]:
+    anthropic_base = anthropic_fake.url  # 127.0.0.1:<port>: declared Anthropic's API below
+    third_party_base = anthropic_fake.url.replace("127.0.0.1", "localhost")  # same fake, another host
+    model_list = [
+        {"model_name": "sonnet", "litellm_params": {"model": "anthropic/claude-sonnet-4-5", "api_base": anthropic_base}},
+        {"model_name": "solo", "litellm_params": {"model": "anthropic/claude-haiku-4-5", "api_base": anthropic_base}},
+        {
+            "model_name": "glm",
+            "litellm_params": {"model": "anthropic/claude-opus-4-1", "api_base": third_party_base, "api_key": GLM_KEY},
+        },
+        {
+            "model_name": "deepseek",
+            "litellm_params": {"model": "openai/deepseek-chat", "api_base": openai_fake.api_base, "api_key": OPENAI_KEY},
+            "model_info": {"max_output_tokens": 8192},
+        },
+    ]
+    return plugin_config(
+        model_list,
+        aliases={"claude-*": "sonnet"},
+        fallbacks=[{"sonnet": ["deepseek"]}],
+        callbacks=ROTATOR_CALLBACKS,
+        plugins={"anthropic_api_bases": [anthropic_base]},
+    )
+
+
+def rotator_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {
+        "CLAUDE_OAUTH_TOKENS": ",".join(POOL),
+        "CLAUDE_TOKEN_MODE": "rotate",
+        "PROXY_STATIC_TOKENS": f"alice:{ALICE}:pool,bob:{BOB}:passthrough",
+        **(extra or {}),
+    }
+
+
+@pytest.fixture(scope="module")
+def rotator_proxy(
+    anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAIChat, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProxyProcess]:
+    process = ProxyProcess(
+        rotator_config(anthropic_fake, openai_fake), tmp_path_factory.mktemp("rotator"), env=rotator_env(), name="rotator"
+    ).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(autouse=True)
+def _reset_fake(anthropic_fake: FakeAnthropic) -> Iterator[None]:
+    anthropic_fake.requests.clear()
+    yield
+    for token in POOL:
+        anthropic_fake.set_credential_fault(token, None)
+
+
+def send(
+    proxy: ProxyProcess,
+    *,
+    token: str = ALICE,
+    model: str = "claude-sonnet-4-5",
+    session: str | None = None,
+    headers: dict[str, str] | None = None,
+    stream: bool = False,
+    text: str = "hello",
+) -> httpx.Response:
+    sent = {"x-litellm-api-key": token, "anthropic-version": "2023-06-01", "content-type": "application/json"}
+    if session:
+        sent["x-claude-code-session-id"] = session
+    sent.update(headers or {})
+    body = {"model": model, "max_tokens": 1024, "stream": stream, "messages": [{"role": "user", "content": text}]}
+    return httpx.post(f"{proxy.url}/v1/messages", content=json.dumps(body), headers=sent, timeout=60)
+
+
+def credentials_seen(fake: FakeAnthropic) -> list[str | None]:
+    return [r.credential for r in fake.requests.all() if r.path == "/v1/messages"]
+
+
+def test_new_sessions_spread_and_a_session_sticks(rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic) -> None:
+    sessions = [str(uuid.uuid4()) for _ in range(3)]
+    for session in sessions:
+        assert send(rotator_proxy, session=session).status_code == 200
+    first_round = credentials_seen(anthropic_fake)
+    assert sorted(first_round) == sorted(POOL)  # three new sessions, three tokens
+    anthropic_fake.requests.clear()
+    for session in sessions:
+        for _ in range(2):
+            assert send(rotator_proxy, session=session, stream=True).status_code == 200
+    second_round = credentials_seen(anthropic_fake)
+    assert second_round == [token for token in first_round for _ in range(2)]  # each session kept its token
+    for request in anthropic_fake.requests.all():
+        assert "oauth-2025-04-20" in request.betas
+
+
+def test_a_429_fails_over_inside_the_same_request(rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic) -> None:
+    session = str(uuid.uuid4())
+    assert send(rotator_proxy, session=session).status_code == 200
+    [sticky] = credentials_seen(anthropic_fake)
+    anthropic_fake.rate_limit(sticky, retry_after=120)
+    anthropic_fake.requests.clear()
+    for stream in (False, True):
+        response = send(rotator_proxy, session=session, stream=stream)
+        assert response.status_code == 200, response.text
+    seen = credentials_seen(anthropic_fake)
+    assert seen[0] == sticky and sticky not in seen[1:]  # one 429, then never again while cooling
+    statuses = [r.status for r in anthropic_fake.requests.all()]
+    assert statuses == [429, 200, 200]
+    assert "cooling 120s (rate_limited after HTTP 429)" in rotator_proxy.log_text()
+
+
+def test_cooldown_follows_the_unified_reset_header(rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic) -> None:
+    session = str(uuid.uuid4())
+    assert send(rotator_proxy, session=session).status_code == 200
+    [sticky] = credentials_seen(anthropic_fake)
+    anthropic_fake.set_credential_fault(sticky, None)
+    fault = anthropic_fake.rate_limit(sticky, reset_at=time.time() + 300, retry_after=0)
+    fault.headers.pop("retry-after", None)
+    assert send(rotator_proxy, session=session).status_code == 200
+    assert "cooling 300s (rate_limited after HTTP 429)" in rotator_proxy.log_text() or "cooling 299s" in rotator_proxy.log_text()
+
+
+def test_passthrough_client_sends_its_own_token_never_a_pooled_one(
+    rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic
+) -> None:
+    response = send(rotator_proxy, token=BOB, headers={"authorization": f"Bearer {CLIENT_OAUTH}"})
+    assert response.status_code == 200, response.text
+    assert credentials_seen(anthropic_fake) == [CLIENT_OAUTH]
+
+
+def test_pool_client_may_ask_for_passthrough(rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic) -> None:
+    response = send(
+        rotator_proxy, headers={"authorization": f"Bearer {CLIENT_OAUTH}", "x-claude-token-mode": "passthrough"}
+    )
+    assert response.status_code == 200, response.text
+    assert credentials_seen(anthropic_fake) == [CLIENT_OAUTH]
+
+
+def test_rotate_mode_never_forwards_the_clients_own_token(
+    rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic
+) -> None:
+    response = send(rotator_proxy, headers={"authorization": f"Bearer {CLIENT_OAUTH}"})
+    assert response.status_code == 200, response.text
+    [used] = credentials_seen(anthropic_fake)
+    assert used in POOL
+
+
+def test_header_override_is_refused_without_pool_permission(
+    rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic
+) -> None:
+    response = send(rotator_proxy, token=BOB, headers={"x-claude-token-mode": "rotate"})
+    assert response.status_code == 403, response.text
+    assert response.json()["type"] == "error" and response.json()["error"]["type"] == "permission_error"
+    assert credentials_seen(anthropic_fake) == []
+
+
+def test_third_party_anthropic_endpoint_never_gets_a_claude_credential(
+    rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic
+) -> None:
+    for token, headers in ((ALICE, {}), (BOB, {"authorization": f"Bearer {CLIENT_OAUTH}"})):
+        response = send(rotator_proxy, token=token, model="glm", headers=headers)
+        assert response.status_code == 200, response.text
+    assert credentials_seen(anthropic_fake) == [GLM_KEY, GLM_KEY]
+    for request in anthropic_fake.requests.all():
+        assert "sk-ant-" not in json.dumps(request.headers)
+
+
+def test_fallback_to_another_provider_carries_no_claude_credential(
+    rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAIChat
+) -> None:
+    for token in POOL:
+        anthropic_fake.rate_limit(token, retry_after=2)
+    response = send(rotator_proxy, headers={"authorization": f"Bearer {CLIENT_OAUTH}"})
+    assert response.status_code == 200, response.text
+    assert response.json()["content"][0]["text"].startswith("fake-openai deepseek-chat")
+    chat = [r for r in openai_fake.requests.all() if r.path.endswith("/chat/completions")]
+    assert chat and all("sk-ant-" not in json.dumps(r.headers) + r.raw.decode() for r in chat)
+    time.sleep(2.5)  # let the pool heal for the tests that follow
+
+
+def test_all_cooling_answers_429_with_retry_after(rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic) -> None:
+    for token in POOL:
+        anthropic_fake.rate_limit(token, retry_after=3)
+    response = send(rotator_proxy, model="solo")  # no fallback configured for this group
+    assert response.status_code == 429, response.text
+    assert response.json()["error"]["type"] == "rate_limit_error"
+    retry_after = int(response.headers["retry-after"])
+    assert 1 <= retry_after <= 3
+    seen = credentials_seen(anthropic_fake)
+    attempts = len(seen)
+    # Each healthy token tried once (earlier tests left some cooling), then the client is told
+    # when to come back.
+    assert 1 <= attempts <= 3 and len(set(seen)) == attempts
+    assert send(rotator_proxy, model="solo").status_code == 429
+    assert len(credentials_seen(anthropic_fake)) == attempts  # no upstream call while all are cooling
+    time.sleep(retry_after + 0.5)
+
+
+def test_200_concurrent_requests_with_one_limited_token(
+    anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAIChat, tmp_path: Path
+) -> None:
+    limited = POOL[1]
+    anthropic_fake.rate_limit(limited, retry_after=300)
+    started = time.time()
+    # A fresh proxy: the module's proxy has tokens cooling from earlier tests.
+    with ProxyProcess(rotator_config(anthropic_fake, openai_fake), tmp_path, env=rotator_env(), name="load") as proxy:
+        with ThreadPoolExecutor(max_workers=32) as executor:
+            statuses = list(
+                executor.map(
+                    lambda i: send(proxy, model="solo", session=f"s-{i % 50}", stream=i % 2 == 0).status_code, range(200)
+                )
+            )
+    assert statuses.count(200) == 200, {s: statuses.count(s) for s in set(statuses)}
+    hits = [r for r in anthropic_fake.requests.all() if r.credential == limited and r.received_at >= started]
+    # Requests already in flight when the first 429 came back may each meet it once; after the
+    # cooldown began no request was sent with the limited token.
+    first_429 = min(r.received_at for r in hits)
+    assert len(hits) <= 32
+    assert all(r.status == 429 for r in hits)
+    assert not [r for r in hits if r.received_at > first_429 + 1.0]
