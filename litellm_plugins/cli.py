@@ -1,6 +1,7 @@
 """`litellm-plugins`: the bundle's command line.
 
     litellm-plugins serve [--config config.yaml] [--env-file .env] [--host 127.0.0.1] [--port 4000]
+    litellm-plugins pool [--url http://127.0.0.1:4000] [--env-file .env] [--json]
 
 `serve` is the quick start: it creates `.env` secrets and `config.yaml` when missing, loads `.env`
 with python-dotenv, keeps the deployments whose keys are present, prints the live model groups
@@ -55,6 +56,50 @@ def serve(args: argparse.Namespace) -> int:
     return 0  # pragma: no cover - execvp does not return
 
 
+def format_pool_status(report: dict, now: float) -> str:
+    lines = [
+        f"mode {report.get('mode')}, strategy {report.get('strategy')}, shared state {report.get('shared_state')}",
+        f"{'pool':<14} {'token':<12} {'state':<22} {'requests':>8} {'ok':>6} {'429s':>6}",
+    ]
+    for row in report.get("tokens") or []:
+        if row.get("healthy"):
+            state = "healthy"
+        else:
+            remaining = max(0, int(float(row.get("cooling_until") or now) - now))
+            state = f"{row.get('reason') or 'cooling'} {remaining}s"
+        lines.append(
+            f"{row.get('pool', ''):<14} {row.get('fingerprint', ''):<12} {state:<22} "
+            f"{row.get('requests', 0):>8} {row.get('successes', 0):>6} {row.get('rate_limits', 0):>6}"
+        )
+    if not report.get("tokens"):
+        lines.append("(no pooled tokens: set CLAUDE_OAUTH_TOKENS)")
+    return "\n".join(lines)
+
+
+def pool(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    import httpx
+
+    load_dotenv(Path(args.env_file), override=False)
+    key = os.environ.get("LITELLM_MASTER_KEY")
+    if not key:
+        print("litellm-plugins pool: LITELLM_MASTER_KEY is not set (in the environment or .env)", file=sys.stderr)
+        return 2
+    try:
+        response = httpx.get(f"{args.url.rstrip('/')}/litellm_plugins/pool", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    except httpx.HTTPError as error:
+        print(f"litellm-plugins pool: cannot reach the proxy at {args.url}: {type(error).__name__}", file=sys.stderr)
+        return 2
+    if response.status_code != 200:
+        print(f"litellm-plugins pool: the proxy answered {response.status_code}: {response.text[:300]}", file=sys.stderr)
+        return 2
+    report = response.json()
+    print(json.dumps(report, indent=2) if args.json else format_pool_status(report, time.time()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="litellm-plugins", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -65,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--port", type=int, default=int(os.environ.get("PROXY_PORT", "4000")))
     serve_parser.add_argument("litellm_args", nargs=argparse.REMAINDER, help="passed to litellm after --")
     serve_parser.set_defaults(handler=serve)
+    pool_parser = commands.add_parser("pool", help="the token rotator's pool status (master key from .env)")
+    pool_parser.add_argument("--url", default=os.environ.get("PROXY_URL", "http://127.0.0.1:4000"))
+    pool_parser.add_argument("--env-file", default=".env")
+    pool_parser.add_argument("--json", action="store_true", help="print the raw JSON")
+    pool_parser.set_defaults(handler=pool)
     return parser
 
 

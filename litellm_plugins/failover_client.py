@@ -43,7 +43,9 @@ def pool_exhausted_error(pool: str, retry_after: float, url: str = "https://api.
     request = httpx.Request("POST", url)
     response = httpx.Response(
         429,
-        headers={"retry-after": str(seconds), "content-type": "application/json"},
+        # No retry-after header here: LiteLLM's router would sleep that long before a pointless
+        # retry. The client gets it from the rotator's error-header hint instead.
+        headers={"content-type": "application/json"},
         content=json.dumps(body).encode(),
         request=request,
     )
@@ -71,6 +73,14 @@ class PoolFailoverClient(AsyncHTTPHandler):
         self._on_failure = on_failure
         self._on_success = on_success
         self.attempts: list[str] = []
+
+    # The wrapper owns no connection: LiteLLM's handler finalizer and close() would otherwise
+    # run on the shared client it delegates to and cut every stream in flight on it.
+    def __del__(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
 
     def __getattr__(self, name: str) -> Any:
         # AttributeError, not KeyError, before `_inner` is set: copy, pickle and hasattr rely on it.

@@ -159,6 +159,25 @@ class TokenRotator(CustomLogger):
         assert self._pools is not None
         return [row for pool in self._pools.values() for row in pool.status()]
 
+    async def status_report(self) -> dict[str, Any]:
+        """Every pool's status; with Redis, cooldowns decided by other workers are included."""
+        rows = self.status()
+        if self._shared is not None:
+            assert self._pools is not None
+            now = self._clock()
+            for name in self._pools:
+                remote = await self._shared.all_cooling(name)
+                for row in rows:
+                    found = remote.get(str(row["fingerprint"])) if row["pool"] == name else None
+                    if found and found[0] > now and (row["cooling_until"] is None or found[0] > float(row["cooling_until"])):  # type: ignore[arg-type]
+                        row.update(healthy=False, cooling_until=found[0], reason=found[1])
+        return {
+            "mode": self.settings.mode,
+            "strategy": self.settings.strategy,
+            "shared_state": "redis" if self._shared is not None else "in-process",
+            "tokens": rows,
+        }
+
     # -- leasing -------------------------------------------------------------------------------
     async def lease(self, pool: TokenPool, session: str | None, exclude: frozenset[str] = frozenset()) -> Lease | None:
         preferred = None
@@ -259,9 +278,8 @@ class TokenRotator(CustomLogger):
                 message=f"Every credential in the {pool.name} pool is rate limited; retry in {retry_after}s.",
                 llm_provider=str(kwargs.get("custom_llm_provider") or "anthropic"),
                 model=str(kwargs.get("model")),
-                response=httpx.Response(
-                    429, headers={"retry-after": str(retry_after)}, request=httpx.Request("POST", "https://pool.invalid")
-                ),
+                # No retry-after on the exception: the router would sleep it out before retrying.
+                response=httpx.Response(429, request=httpx.Request("POST", "https://pool.invalid")),
             )
         out = dict(kwargs)
         out["api_key"] = lease.token

@@ -256,3 +256,27 @@ def test_200_concurrent_requests_with_one_limited_token(
     assert len(hits) <= 32
     assert all(r.status == 429 for r in hits)
     assert not [r for r in hits if r.received_at > first_429 + 1.0]
+
+
+def test_pool_status_route_and_cli(rotator_proxy: ProxyProcess, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.harness import MASTER_KEY, base_environment
+
+    assert send(rotator_proxy, session=str(uuid.uuid4())).status_code == 200
+    refused = httpx.get(f"{rotator_proxy.url}/litellm_plugins/pool", headers={"Authorization": f"Bearer {ALICE}"})
+    assert refused.status_code == 401
+    report = httpx.get(f"{rotator_proxy.url}/litellm_plugins/pool", headers={"Authorization": f"Bearer {MASTER_KEY}"}).json()
+    assert report["mode"] == "rotate" and len(report["tokens"]) == len(POOL)
+    assert sum(row["requests"] for row in report["tokens"]) >= 1
+    cli = Path(sys.executable).parent / "litellm-plugins"
+    env = {**base_environment(), "LITELLM_MASTER_KEY": MASTER_KEY}
+    printed = subprocess.run(
+        [str(cli), "pool", "--url", rotator_proxy.url, "--env-file", str(tmp_path / "none.env")],
+        capture_output=True, text=True, env=env, timeout=30, check=False,
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert "mode rotate" in printed.stdout and "fp:" in printed.stdout
+    for secret in (*POOL, ALICE, BOB, CLIENT_OAUTH, MASTER_KEY):
+        assert secret not in printed.stdout and secret not in json.dumps(report)

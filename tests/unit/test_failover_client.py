@@ -206,7 +206,7 @@ def test_an_exhausted_pool_error_from_on_failure_reaches_the_caller(leases: list
     with pytest.raises(httpx.HTTPStatusError) as raised:
         send(client_for(inner, leases[0], recorder), request_headers(leases[0].token))
     assert raised.value is exhausted
-    assert raised.value.response.headers["retry-after"] == "13"
+    assert "retry in 13s" in raised.value.response.json()["error"]["message"]
 
 
 # -- pool_exhausted_error ---------------------------------------------------------------------
@@ -218,7 +218,8 @@ def test_pool_exhausted_error_is_an_anthropic_rate_limit_error(seconds: float, r
     assert isinstance(error, httpx.HTTPStatusError)
     response = error.response
     assert response.status_code == 429
-    assert response.headers["retry-after"] == retry_after
+    # The router must not sleep on it: the client's retry-after travels as an error-header hint.
+    assert "retry-after" not in response.headers
     assert response.headers["content-type"] == "application/json"
     body = response.json()
     assert body["type"] == "error"
@@ -277,3 +278,30 @@ def test_client_can_be_copied_and_probed_before_init(leases: list[Lease]) -> Non
     duplicate = copy.copy(client)
     assert duplicate._inner is inner
     assert duplicate.timeout == 42.0
+
+
+def test_dropping_the_wrapper_never_closes_the_shared_client(leases: list[Lease]) -> None:
+    """LiteLLM's handler finalizer closes a client its handler owns; the wrapper owns none.
+
+    Inheriting that finalizer once cut every stream in flight on the shared connection pool.
+    """
+    import gc
+
+    from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
+
+    async def scenario() -> bool:
+        shared = AsyncHTTPHandler()  # owns its client and is its only referrer, as in the proxy
+        wrapper = client_for(shared, leases[0], Recorder())
+        del wrapper
+        gc.collect()
+        await asyncio.sleep(0.05)
+        await client_for(shared, leases[0], Recorder()).close()
+        gc.collect()
+        await asyncio.sleep(0.05)
+        closed = shared.client.is_closed
+        await shared.close()
+        return closed
+
+    assert asyncio.run(scenario()) is False
+    # The finalizer LiteLLM's handler defines must not be the one the wrapper runs.
+    assert PoolFailoverClient.__del__ is not AsyncHTTPHandler.__del__
