@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping
+from fnmatch import fnmatchcase
 from typing import Any, Final
 
 from litellm.integrations.custom_logger import CustomLogger
@@ -58,6 +59,18 @@ def _metadata_of(request: Mapping[str, Any]) -> Any:
         if isinstance(value, dict):
             return value
     return None
+
+
+def wildcard_model(deployment_model: Any, requested: Any) -> str | None:
+    """`anthropic/*` (or `anthropic/claude-*`) serving an aliased request for `claude-sonnet-4-5`
+    becomes `anthropic/claude-sonnet-4-5`, so a named group (which fallbacks can name) still
+    sends the model id the client asked for. None when there is nothing to substitute."""
+    if not isinstance(deployment_model, str) or "*" not in deployment_model or not isinstance(requested, str):
+        return None
+    provider, slash, pattern = deployment_model.rpartition("/")
+    if not fnmatchcase(requested.lower(), pattern.lower()):
+        return None
+    return f"{provider}{slash}{requested}"
 
 
 def record_changes(request: Mapping[str, Any], deployment: str, changes: list[str]) -> None:
@@ -106,8 +119,14 @@ class RequestTransformer(CustomLogger):
             transform = transform_openai_request
         else:
             return None
+        metadata = _metadata_of(kwargs) or {}
+        concrete = wildcard_model(kwargs.get("model"), metadata.get("litellm_plugins_requested_model"))
+        if concrete is not None:
+            kwargs = {**kwargs, "model": concrete}
         profile = profile_from_kwargs(kwargs)
         transformed, changes = transform(kwargs, profile)
+        if concrete is not None:
+            changes.insert(0, f"model {concrete} (requested id into the deployment's wildcard)")
         if not changes:
             return None
         record_changes(transformed, profile.model, changes)

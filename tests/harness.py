@@ -180,7 +180,9 @@ def plugin_config(
             "custom_auth": PLUGIN_CUSTOM_AUTH,
             **(extra_general_settings or {}),
         },
-        "router_settings": {"fallbacks": fallbacks or [], "num_retries": 0},
+        # As config.yaml.example: credential health is the rotator's job, so one client's bad
+        # credential must not take a whole deployment out for everyone.
+        "router_settings": {"fallbacks": fallbacks or [], "num_retries": 0, "disable_cooldowns": True},
     }
     section: dict[str, Any] = dict(plugins or {})
     if aliases:

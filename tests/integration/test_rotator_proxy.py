@@ -280,3 +280,29 @@ def test_pool_status_route_and_cli(rotator_proxy: ProxyProcess, tmp_path: Path) 
     assert "mode rotate" in printed.stdout and "fp:" in printed.stdout
     for secret in (*POOL, ALICE, BOB, CLIENT_OAUTH, MASTER_KEY):
         assert secret not in printed.stdout and secret not in json.dumps(report)
+
+
+def test_one_clients_bad_credential_does_not_take_the_group_out_for_others(
+    rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic
+) -> None:
+    bad = send(rotator_proxy, token=BOB, model="solo", headers={"authorization": "Bearer sk-ant-oat01-revoked-" + "r" * 30})
+    assert bad.status_code == 401
+    assert bad.json()["error"]["type"] == "authentication_error"
+    good = send(rotator_proxy, model="solo")
+    assert good.status_code == 200, good.text
+    assert [r.status for r in anthropic_fake.requests.all()] == [401, 200]
+
+
+def test_aliased_claude_ids_reach_anthropic_unchanged_through_a_wildcard_group(
+    anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAIChat, tmp_path: Path
+) -> None:
+    config = plugin_config(
+        [{"model_name": "anthropic", "litellm_params": {"model": "anthropic/*", "api_base": anthropic_fake.url}}],
+        aliases={"claude-*": "anthropic"},
+        callbacks=ROTATOR_CALLBACKS,
+        plugins={"anthropic_api_bases": [anthropic_fake.url]},
+    )
+    with ProxyProcess(config, tmp_path, env=rotator_env(), name="wildcard") as proxy:
+        for model in ("claude-opus-4-1", "claude-haiku-4-5-20251001"):
+            assert send(proxy, model=model).status_code == 200
+    assert [r.body["model"] for r in anthropic_fake.requests.all()] == ["claude-opus-4-1", "claude-haiku-4-5-20251001"]

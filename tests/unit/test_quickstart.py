@@ -44,26 +44,27 @@ def example_config() -> dict:
     return yaml.safe_load((REPO_ROOT / "config.yaml.example").read_text())
 
 
-def test_with_no_provider_keys_only_the_claude_passthrough_group_is_live() -> None:
+def test_with_no_provider_keys_only_the_anthropic_groups_are_live() -> None:
     config, notes = quickstart.live_config(example_config(), {})
-    assert quickstart.live_groups(config) == ["claude-*"]
+    assert quickstart.live_groups(config) == ["anthropic", "anthropic-fast"]
     assert any("deepseek" in note and "DEEPSEEK_API_KEY" in note for note in notes)
     assert config["router_settings"]["fallbacks"] == []
-    assert config["litellm_plugins"]["model_aliases"] == {}
+    assert config["litellm_plugins"]["model_aliases"] == {"claude-*haiku*": "anthropic-fast", "claude-*": "anthropic"}
 
 
 def test_a_provider_key_makes_its_groups_live_and_keeps_fallbacks_between_live_groups() -> None:
     config, _ = quickstart.live_config(example_config(), {"ZAI_API_KEY": "k", "DEEPSEEK_API_KEY": "k"})
     groups = quickstart.live_groups(config)
-    assert {"claude-*", "glm", "glm-fast", "deepseek"} <= set(groups)
+    assert {"anthropic", "anthropic-fast", "glm", "glm-fast", "deepseek"} <= set(groups)
     assert "openai" not in groups and "ollama" not in groups
     assert {"glm": ["deepseek"]} in config["router_settings"]["fallbacks"]
+    assert {"anthropic": ["glm"]} in config["router_settings"]["fallbacks"]
     assert {"glm-fast": ["glm"]} in config["router_settings"]["fallbacks"]
     assert all("openrouter" not in str(entry) for entry in config["router_settings"]["fallbacks"])
-    assert config["litellm_plugins"]["model_aliases"] == {"claude-*haiku*": "glm-fast"}
+    assert config["litellm_plugins"]["model_aliases"]["claude-*"] == "anthropic"
 
 
 def test_banner_lists_groups_and_the_claude_code_settings() -> None:
-    text = quickstart.banner(["claude-*", "deepseek"], ["glm: off (set ZAI_API_KEY in .env)"], "http://127.0.0.1:4000", "<T>")
+    text = quickstart.banner(["anthropic", "deepseek"], ["glm: off (set ZAI_API_KEY in .env)"], "http://127.0.0.1:4000", "<T>")
     assert "  - deepseek" in text and "ZAI_API_KEY" in text
     assert '"ANTHROPIC_CUSTOM_HEADERS": "x-litellm-api-key: <T>"' in text
