@@ -727,11 +727,17 @@ class Reply:
         return max(1, (len(self.text) + len(self.thinking) + len(json.dumps(self.tool_input))) // 4)
 
 
+def _prompt_among(texts: list[str]) -> str:
+    """The user's own words: the last text part that is not one of Claude Code's reminders."""
+    own = [text for text in texts if not text.lstrip().startswith("<system-reminder>")]
+    return (own or texts or [""])[-1]
+
+
 def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     texts = [part.get("text", "") for part in content or [] if isinstance(part, dict) and part.get("type") == "text"]
-    return texts[-1] if texts else ""
+    return _prompt_among(texts)
 
 
 def scripted_reply(body: dict[str, Any], secret: bytes) -> Reply:

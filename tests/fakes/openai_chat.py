@@ -370,18 +370,37 @@ class Reply:
     tool_arguments: str = "{}"
 
 
+def _prompt_among(texts: list[str]) -> str:
+    """The user's own words: the last text part that is not one of Claude Code's reminders."""
+    own = [text for text in texts if not text.lstrip().startswith("<system-reminder>")]
+    return (own or texts or [""])[-1]
+
+
 def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
         texts = [part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"]
-        return texts[-1] if texts else ""
+        return _prompt_among(texts)
     return ""
+
+
+OPERATOR_NOTE = "Operator note (not from the user)"
+
+
+def _is_operator_note(message: Any) -> bool:
+    content = message.get("content") if isinstance(message, dict) else None
+    first = content[0] if isinstance(content, list) and content else content
+    text = first.get("text", "") if isinstance(first, dict) else first if isinstance(first, str) else ""
+    return message.get("role") == "user" and text.startswith(OPERATOR_NOTE)
 
 
 def scripted_reply(body: dict[str, Any], profile: ModelProfile) -> Reply:
     messages = body["messages"]
-    last = messages[-1]
+    # Claude Code's mid-conversation system reminders arrive (translated by LiteLLM) as user
+    # messages after the prompt; the conversation's last turn is the one before them.
+    turns = [m for m in messages if not _is_operator_note(m)] or messages
+    last = turns[-1]
     reasoning = "Let me think about this step by step." if profile.emits_reasoning else ""
     if last.get("role") == "tool":
         return Reply(text=f"The tool returned: {_text_of(last.get('content'))[:200]}", reasoning=reasoning)
