@@ -19,6 +19,15 @@ if ! command -v redis-server >/dev/null 2>&1; then
     exit 1
   fi
 fi
+# Docker compose's `config` (no engine needed) for the compose file's test.
+if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose) >/dev/null
+  else
+    echo "docker compose is missing: install Debian's docker-compose package (the compose test needs it)" >&2
+    exit 1
+  fi
+fi
 export CLAUDE_BIN="$CLAUDE_DIR/node_modules/.bin/claude"
 export LITELLM_LOCAL_MODEL_COST_MAP=True
 exec "$VENV/bin/python" -m pytest "$@"
