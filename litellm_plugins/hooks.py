@@ -9,10 +9,18 @@ own modules, so every config entry and every import shares the same objects and 
       callbacks: ["litellm_plugins.hooks.request_transformer", "litellm_plugins.hooks.token_rotator"]
     general_settings:
       custom_auth: litellm_plugins.hooks.user_api_key_auth
+
+`litellm_plugins.hooks.thinking_stripper` goes in the same callbacks list (thinking across providers).
 """
 
 from __future__ import annotations
 
-from litellm_plugins.instances import request_transformer, token_rotator, user_api_key_auth
+from litellm_plugins.instances import (
+    request_transformer,
+    thinking_stripper,
+    token_rotator,
+    upstream_guard,
+    user_api_key_auth,
+)
 
-__all__ = ["request_transformer", "token_rotator", "user_api_key_auth"]
+__all__ = ["request_transformer", "thinking_stripper", "token_rotator", "upstream_guard", "user_api_key_auth"]

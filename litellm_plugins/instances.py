@@ -3,9 +3,10 @@
 Kept apart from :mod:`litellm_plugins.hooks` so that LiteLLM executing `hooks.py` afresh (see its
 docstring) still finds these objects in `sys.modules` instead of building second copies.
 
-The auth and rotator settings are read and validated here, when the proxy loads its config: a
-weak proxy token or a malformed pool stops the proxy at startup with a message that says how to
-fix it.
+When the proxy loads its config (LiteLLM imports this module then), the settings of every
+plugin are read and validated, so a weak proxy token or a malformed pool stops the proxy at
+startup with a message that says how to fix it, and the bundle's ASGI layers are installed on
+the proxy app: the request guard, Anthropic-shaped errors on /v1/messages, the pool status route.
 """
 
 from __future__ import annotations
@@ -14,22 +15,39 @@ import sys
 
 from litellm_plugins.auth import StaticTokenAuth
 from litellm_plugins.logging_setup import configure_logging
-from litellm_plugins.protocol_errors import install_in_running_proxy
+from litellm_plugins.protocol_errors import install as install_protocol_errors
+from litellm_plugins.request_guard import install as install_request_guard
 from litellm_plugins.rotator import TokenRotator
 from litellm_plugins.status_route import install as install_status_route
+from litellm_plugins.thinking import ThinkingStripper
 from litellm_plugins.transformer import RequestTransformer
+from litellm_plugins.upstream_guard import UpstreamGuard
 
 configure_logging()
-install_in_running_proxy()
 
 request_transformer = RequestTransformer()
 static_token_auth = StaticTokenAuth.from_environ()
 user_api_key_auth = static_token_auth.user_api_key_auth
 token_rotator = TokenRotator()
-if "litellm.proxy.proxy_server" in sys.modules:  # loaded by the proxy: validate at startup
-    token_rotator.configure()
-    proxy_app = getattr(sys.modules["litellm.proxy.proxy_server"], "app", None)
-    if proxy_app is not None:
-        install_status_route(proxy_app, token_rotator.status_report)
+thinking_stripper = ThinkingStripper()
+upstream_guard = UpstreamGuard()
 
-__all__ = ["request_transformer", "static_token_auth", "token_rotator", "user_api_key_auth"]
+_proxy_server = sys.modules.get("litellm.proxy.proxy_server")
+if _proxy_server is not None:  # loaded by the proxy: validate now, not at the first request
+    token_rotator.configure()
+    thinking_stripper.configure()
+    _app = getattr(_proxy_server, "app", None)
+    if _app is not None:
+        # Each wraps the stack built so far: the last installed sees a request first.
+        install_protocol_errors(_app)
+        install_status_route(_app, token_rotator.status_report)
+        install_request_guard(_app)
+
+__all__ = [
+    "request_transformer",
+    "static_token_auth",
+    "thinking_stripper",
+    "token_rotator",
+    "upstream_guard",
+    "user_api_key_auth",
+]

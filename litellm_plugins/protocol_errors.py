@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from typing import Any, Final
 
+from .asgi_install import install_layer
+
 logger = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
@@ -202,23 +204,8 @@ async def _flush(start: Message, body: bytes, anthropic_route: bool, send: Send,
 
 
 def install(app: Any) -> bool:
-    """Wrap the running proxy app's middleware stack once. Returns whether it was installed."""
-    if getattr(app, "_litellm_plugins_protocol_errors", False):
-        return False
-    stack = getattr(app, "middleware_stack", None)
-    if stack is None:
-        # Not built yet (the app has not received its first event): register normally.
-        app.add_middleware(ProtocolErrorMiddleware)
-    else:
-        app.middleware_stack = ProtocolErrorMiddleware(stack)
-    app._litellm_plugins_protocol_errors = True
-    logger.info("protocol errors: Anthropic-shaped errors on /v1/messages installed")
-    return True
-
-
-def install_in_running_proxy() -> bool:
-    import sys
-
-    proxy_server = sys.modules.get("litellm.proxy.proxy_server")
-    app = getattr(proxy_server, "app", None) if proxy_server is not None else None
-    return install(app) if app is not None else False
+    """Wrap the running proxy app once. Returns whether it was installed."""
+    installed = install_layer(app, ProtocolErrorMiddleware)
+    if installed:
+        logger.info("protocol errors: Anthropic-shaped errors on /v1/messages installed")
+    return installed

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from .deployment import DeploymentProfile
+from .thinking_off import turn_thinking_off, without_effort
 from .tool_schema import clean_schema
 
 MIN_THINKING_BUDGET: Final = 1024
@@ -75,18 +76,11 @@ def _clamp_thinking_budget(request: dict[str, Any], changes: Changes) -> None:
         return
     new_budget = max_tokens - 1
     if new_budget < MIN_THINKING_BUDGET:
-        request.pop("thinking")
+        turn_thinking_off(request)
         changes.append(f"thinking off: max_tokens {max_tokens} leaves no budget >= {MIN_THINKING_BUDGET}")
         return
     request["thinking"] = {**thinking, "budget_tokens": new_budget}
     changes.append(f"thinking.budget_tokens {budget}->{new_budget} (below max_tokens)")
-
-
-def _without_effort(output_config: Any) -> Any:
-    if not isinstance(output_config, Mapping) or "effort" not in output_config:
-        return output_config
-    rest = {k: v for k, v in output_config.items() if k != "effort"}
-    return rest or None
 
 
 def drop_thinking_blocks(messages: Any) -> tuple[Any, int]:
@@ -128,7 +122,7 @@ def transform_anthropic_request(request: Mapping[str, Any], profile: DeploymentP
     output_config = out.get("output_config")
     effort = thinking_to_effort(thinking, output_config)
     if isinstance(output_config, Mapping) and "effort" in output_config:
-        stripped = _without_effort(output_config)
+        stripped = without_effort(output_config)
         if stripped is None:
             out.pop("output_config")
         else:

@@ -50,7 +50,8 @@ MODE_HEADER: Final = "x-claude-token-mode"
 MAX_SESSION_LENGTH: Final = 200
 SESSION_HEADER: Final = "x-claude-code-session-id"
 ANTHROPIC_CALL_TYPES: Final = frozenset({"anthropic_messages", "aanthropic_messages"})
-LOG_COOLED: Final = "rotator: pool %s token %s cooling %.0fs (%s after HTTP %s)"
+LOG_COOLED: Final = "rotator: pool %s token %s cooling %.0fs (%s after HTTP %s) from %.3f until %.3f"
+LOG_LEASE: Final = "rotator: pool %s token %s leased at %.3f"
 LOG_INVALID: Final = "rotator: pool %s token %s was refused (HTTP %s): replace this credential"
 LOG_STRIPPED: Final = "rotator: removed %d client credential header(s) before %s (%s)"
 LOG_EXHAUSTED: Final = "rotator: pool %s: every token is cooling; the first frees up in %.0fs"
@@ -186,6 +187,8 @@ class TokenRotator(CustomLogger):
         tried = set(exclude)
         for _ in range(max(1, len(pool))):
             lease = pool.select(session, tried, preferred)
+            if lease is not None and logger.isEnabledFor(logging.DEBUG):
+                logger.debug(LOG_LEASE, pool.name, lease.fingerprint, lease.leased_at)
             if lease is None or self._shared is None:
                 return lease
             remote = await self._shared.cooling(pool.name, lease.fingerprint)
@@ -206,7 +209,8 @@ class TokenRotator(CustomLogger):
         if cooldown.reason == "invalid":
             logger.warning(LOG_INVALID, pool.name, fp, status)
         else:
-            logger.info(LOG_COOLED, pool.name, fp, cooldown.seconds, cooldown.reason, status)
+            start = until - cooldown.seconds if until is not None else self._clock()
+            logger.info(LOG_COOLED, pool.name, fp, cooldown.seconds, cooldown.reason, status, start, until or start)
         if self._shared is not None and until is not None:
             await self._shared.set_cooling(pool.name, fp, until, until - self._clock(), cooldown.reason)
 

@@ -13,6 +13,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
+from .asgi_install import install_layer
 from .protocol_errors import ASGIApp, Receive, Scope, Send
 
 PATH: Final = "/litellm_plugins/pool"
@@ -68,12 +69,4 @@ async def _json(send: Send, status: int, document: dict[str, Any]) -> None:
 
 
 def install(app: Any, source: StatusSource) -> bool:
-    if getattr(app, "_litellm_plugins_status_route", False):
-        return False
-    stack = getattr(app, "middleware_stack", None)
-    if stack is None:
-        app.add_middleware(StatusRouteMiddleware, source=source)
-    else:
-        app.middleware_stack = StatusRouteMiddleware(stack, source)
-    app._litellm_plugins_status_route = True
-    return True
+    return install_layer(app, StatusRouteMiddleware, source=source)

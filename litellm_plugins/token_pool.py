@@ -37,6 +37,7 @@ class Lease:
     pool: str
     fingerprint: str
     secret: Secret
+    leased_at: float = 0.0  # the pool's clock when it was chosen (under the pool's lock)
 
     @property
     def token(self) -> str:
@@ -116,7 +117,7 @@ class TokenPool:
             state.requests += 1
             if session:
                 self._remember(session, fp, now)
-            return Lease(self.name, fp, state.secret)
+            return Lease(self.name, fp, state.secret, now)
 
     def _healthy(self, fp: str, now: float) -> bool:
         state = self._states.get(fp)

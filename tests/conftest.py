@@ -13,6 +13,7 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import json  # noqa: E402
+import re  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -20,7 +21,7 @@ from typing import Any  # noqa: E402
 import pytest  # noqa: E402
 
 from tests.fakes.openai_chat import FakeOpenAIChat
-from tests.harness import MASTER_KEY, REPO_ROOT, ProxyProcess, plugin_config
+from tests.harness import MASTER_KEY, REPO_ROOT, STARTED_PROXIES, ProxyProcess, plugin_config
 
 OPENAI_KEY = "sk-fake-openai-key"
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
@@ -70,6 +71,21 @@ def proxy(openai_fake: FakeOpenAIChat, tmp_path_factory: pytest.TempPathFactory)
     process = ProxyProcess(config, tmp_path_factory.mktemp("proxy")).start()
     yield process
     process.stop()
+
+
+# A whole Claude credential (the bundle logs only `sk-ant-xxxx***` or a fingerprint).
+CLAUDE_CREDENTIAL = re.compile(r"sk-ant-(?:oat|api)\d\d-[A-Za-z0-9_\-]{12,}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_credential_in_any_proxy_log() -> Iterator[None]:
+    """Credential hygiene across the whole session: every proxy's log output is scanned."""
+    yield
+    leaks = []
+    for proxy in STARTED_PROXIES:
+        for match in CLAUDE_CREDENTIAL.finditer(proxy.log_text()):
+            leaks.append(f"{proxy.log_path.name}: {match.group(0)[:16]}...")
+    assert not leaks, f"Claude credentials in proxy logs: {leaks[:10]}"
 
 
 @pytest.fixture()

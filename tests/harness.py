@@ -62,6 +62,10 @@ def base_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+# Every proxy a test session started, for the session-wide credential scan (tests/conftest.py).
+STARTED_PROXIES: list[ProxyProcess] = []
+
+
 class ProxyProcess:
     """One running proxy. `url` is its base URL; `log_text()` is everything it printed."""
 
@@ -105,6 +109,7 @@ class ProxyProcess:
             command, cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()
+        STARTED_PROXIES.append(self)
         self.wait_ready()
         return self
 

@@ -530,3 +530,29 @@ def test_openai_request_with_nothing_to_change() -> None:
     out, changes = openai(request, DEEPSEEK)
     assert out == request
     assert changes == []
+
+
+def test_turning_thinking_off_for_a_tiny_budget_also_drops_what_would_bring_it_back() -> None:
+    from litellm_plugins.deployment import DeploymentProfile
+
+    profile = DeploymentProfile(
+        model="anthropic/claude-sonnet-4-5",
+        provider="anthropic",
+        api_base=None,
+        max_output_tokens=1000,
+        supports_reasoning=True,
+        reasoning_input="keep",
+        tool_schema="none",
+        tool_schema_drop_keys=frozenset(),
+    )
+    request = {
+        "max_tokens": 32000,
+        "thinking": {"type": "enabled", "budget_tokens": 31999},
+        "output_config": {"effort": "high"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    out, changes = transform_anthropic_request(request, profile)
+    assert "thinking" not in out and "output_config" not in out and "context_management" not in out
+    assert request["output_config"] == {"effort": "high"}  # the input is untouched
+    assert any(change.startswith("thinking off") for change in changes)
