@@ -20,7 +20,7 @@ OpenAI-shaped requests (`/v1/chat/completions`, and `/v1/messages` after LiteLLM
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from .deployment import DeploymentProfile
@@ -141,39 +141,61 @@ def transform_anthropic_request(request: Mapping[str, Any], profile: DeploymentP
     return out, changes
 
 
-def _clean_anthropic_tools(tools: Any, profile: DeploymentProfile, changes: Changes) -> Any:
+ABSENT: Final = object()  # a tool with no schema to clean
+
+
+def _anthropic_schema(tool: Any) -> Any:
+    schema = tool.get("input_schema") if isinstance(tool, Mapping) else None
+    return schema if isinstance(schema, Mapping) else ABSENT
+
+
+def _with_anthropic_schema(tool: Mapping[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    return {**tool, "input_schema": schema}
+
+
+def _openai_schema(tool: Any) -> Any:
+    # A `parameters` that is present but not an object is replaced by an empty object schema.
+    function = tool.get("function") if isinstance(tool, Mapping) else None
+    return function["parameters"] if isinstance(function, Mapping) and "parameters" in function else ABSENT
+
+
+def _with_openai_schema(tool: Mapping[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    return {**tool, "function": {**tool["function"], "parameters": schema}}
+
+
+def _clean_tools(
+    tools: Any,
+    profile: DeploymentProfile,
+    changes: Changes,
+    schema_of: Callable[[Any], Any],
+    with_schema: Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]],
+) -> Any:
+    """Each tool with its schema cleaned for `profile` (Anthropic or OpenAI tool shape)."""
     if not isinstance(tools, list):
         return tools
     cleaned: list[Any] = []
     removed: set[str] = set()
     normalized = False
     for tool in tools:
-        if isinstance(tool, Mapping) and isinstance(tool.get("input_schema"), Mapping):
-            schema, dropped = clean_schema(tool["input_schema"], profile.tool_schema, profile.tool_schema_drop_keys)
+        schema = schema_of(tool)
+        if schema is not ABSENT:
+            new_schema, dropped = clean_schema(schema, profile.tool_schema, profile.tool_schema_drop_keys)
             removed |= dropped
-            normalized = normalized or schema != tool["input_schema"]
-            tool = {**tool, "input_schema": schema}
+            normalized = normalized or new_schema != schema
+            tool = with_schema(tool, new_schema)
         cleaned.append(tool)
     _record_tool_cleaning(profile, removed, normalized, changes)
     return cleaned
+
+
+def _clean_anthropic_tools(tools: Any, profile: DeploymentProfile, changes: Changes) -> Any:
+    return _clean_tools(tools, profile, changes, _anthropic_schema, _with_anthropic_schema)
 
 
 def _clean_openai_tools(tools: Any, profile: DeploymentProfile, changes: Changes) -> Any:
-    if not isinstance(tools, list) or profile.tool_schema == "none":
+    if profile.tool_schema == "none":
         return tools
-    cleaned: list[Any] = []
-    removed: set[str] = set()
-    normalized = False
-    for tool in tools:
-        function = tool.get("function") if isinstance(tool, Mapping) else None
-        if isinstance(function, Mapping) and "parameters" in function:
-            schema, dropped = clean_schema(function["parameters"], profile.tool_schema, profile.tool_schema_drop_keys)
-            removed |= dropped
-            normalized = normalized or schema != function["parameters"]
-            tool = {**tool, "function": {**function, "parameters": schema}}
-        cleaned.append(tool)
-    _record_tool_cleaning(profile, removed, normalized, changes)
-    return cleaned
+    return _clean_tools(tools, profile, changes, _openai_schema, _with_openai_schema)
 
 
 def _record_tool_cleaning(profile: DeploymentProfile, removed: set[str], normalized: bool, changes: Changes) -> None:
@@ -202,7 +224,7 @@ def drop_reasoning_from_openai_messages(messages: Any) -> tuple[Any, int]:
                 dropped += len(present) + parts_removed
                 message = {k: v for k, v in message.items() if k not in REASONING_MESSAGE_KEYS}
                 if parts_removed:
-                    message["content"] = [p for p in content if not (isinstance(p, Mapping) and p.get("type") in REASONING_PART_TYPES)] or ""
+                    message["content"] = kept or ""
         result.append(message)
     return result, dropped
 
