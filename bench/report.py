@@ -22,6 +22,8 @@ Cell = tuple[int, bool]  # (concurrency, streaming)
 RATIO_PAIRS: Final = (
     ("bundle", "stock"),
     ("bundle", "no-plugins"),
+    ("bundle-default-gc", "no-plugins"),
+    ("bundle", "bundle-default-gc"),
     ("bundle", "router"),
     ("no-plugins", "stock"),
     ("bundle-2w", "bundle"),
@@ -334,6 +336,34 @@ def verdicts(ratios: Sequence[PairRatio], window: Sequence[PairRatio] = ()) -> l
         )
     if not plugin and not single:
         out.append(Verdict("plugins vs no-plugins", "not measured", None))
+    own, own_label = cpu_source("bundle-default-gc/no-plugins")
+    if own:
+        worst = max(own, key=lambda r: r.cpu)
+        out.append(
+            Verdict(
+                "the plugins' own cost: the bundle with Python's default GC vs no-plugins (no target)",
+                f"{own_label}, worst cell {cell_name(worst.cell)}: {worst.cpu - 1:+.1%}",
+                None,
+                [f"{own_label} {cell_name(r.cell)}: CPU {r.cpu - 1:+.1%}" for r in own]
+                + [
+                    f"one after the other {cell_name(r.cell)}: CPU {r.cpu - 1:+.1%}, p50 {r.p50_delta_ms:+.2f} ms"
+                    for r in find("bundle-default-gc/no-plugins")
+                ],
+            )
+        )
+    tuned, _ = cpu_source("bundle/bundle-default-gc")
+    if tuned:
+        out.append(
+            Verdict(
+                "the shipped garbage-collection settings: bundle vs bundle-default-gc (no target)",
+                "; ".join(f"{cell_name(r.cell)}: CPU {r.cpu - 1:+.1%}" for r in tuned),
+                None,
+                [
+                    f"one after the other {cell_name(r.cell)}: CPU {r.cpu - 1:+.1%}, p50 {r.p50_delta_ms:+.2f} ms"
+                    for r in find("bundle/bundle-default-gc")
+                ],
+            )
+        )
     stock, stock_label = cpu_source("bundle/stock")
     streaming = [r for r in stock if r.cell[1]]
     if streaming:

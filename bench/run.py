@@ -61,6 +61,7 @@ ALL_TARGETS: Final = (
     "stock",
     "no-plugins",
     "bundle",
+    "bundle-default-gc",
     "router",
     "bundle-2w",
     "stock-native",
@@ -69,7 +70,7 @@ ALL_TARGETS: Final = (
 )
 NATIVE_TARGETS: Final = ("stock-native", "bundle-native", "no-plugins-native")
 # Loaded together in the same-window cells (the floor and the two-worker proxy would dwarf them).
-SAME_WINDOW_TARGETS: Final = ("stock", "bundle", "no-plugins", "router", *NATIVE_TARGETS)
+SAME_WINDOW_TARGETS: Final = ("stock", "bundle", "bundle-default-gc", "no-plugins", "router", *NATIVE_TARGETS)
 DEFAULT_ROUNDS: Final = 4
 DEFAULT_DURATION: Final = 5.0
 QUICK_ROUNDS: Final = 2
@@ -117,6 +118,13 @@ def start_targets(
         ),
         "bundle": lambda: targets.litellm_proxy(
             "bundle", bundle, workdir, targets.plugin_headers(), targets.plugin_environment()
+        ),
+        "bundle-default-gc": lambda: targets.litellm_proxy(
+            "bundle-default-gc",
+            targets.with_default_gc(bundle),
+            workdir,
+            targets.plugin_headers(),
+            targets.plugin_environment(),
         ),
         "no-plugins": lambda: targets.litellm_proxy(
             "no-plugins",

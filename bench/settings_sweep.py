@@ -81,6 +81,15 @@ def _without_callback(name: str) -> Callable[[Config], None]:
     return change
 
 
+def _without_stream_hooks(config: Config) -> None:
+    _without_callback("thinking_stripper")(config)
+    _without_callback("upstream_guard")(config)
+
+
+def _default_gc(config: Config) -> None:
+    config.get("litellm_plugins", {}).pop("garbage_collection", None)
+
+
 def _group_named_as_requested(config: Config) -> None:
     """Without the transformer nothing maps `claude-*` onto a group: name the group that way."""
     config["model_list"][0]["model_name"] = workload.MODEL
@@ -198,6 +207,23 @@ VARIANTS: Final = (
         "custom_auth only, no plugin callbacks (the ASGI layers still install)",
         _auth_only,
         base="bundle",
+    ),
+    Variant(
+        "bundle-default-gc",
+        "the bundle without litellm_plugins.garbage_collection (Python's default GC)",
+        _default_gc,
+        base="bundle",
+    ),
+    Variant(
+        "bundle-no-stream-hooks",
+        "the bundle without the two streaming-iterator hooks (thinking_stripper, upstream_guard)",
+        _without_stream_hooks,
+        base="bundle",
+    ),
+    Variant(
+        "gc-threshold",
+        "PYTHON_GC_THRESHOLD=20000,50,100 (LiteLLM's own variable; no freeze)",
+        env={"PYTHON_GC_THRESHOLD": "20000,50,100"},
     ),
     Variant(
         "no-retries",

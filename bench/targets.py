@@ -205,6 +205,13 @@ def bundle_config(
     }
 
 
+def with_default_gc(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The bundle without its garbage-collection settings: the plugins' own cost, nothing more."""
+    config = copy.deepcopy(bundle)
+    config["litellm_plugins"].pop("garbage_collection", None)
+    return config
+
+
 def without_plugins(bundle: dict[str, Any], group: str) -> dict[str, Any]:
     """The bundle's LiteLLM settings with no plugin: no callbacks, no custom auth, no aliases."""
     litellm_settings = dict(bundle["litellm_settings"])

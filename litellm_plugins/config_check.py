@@ -182,6 +182,24 @@ def check_pool(config: Mapping[str, Any], environ: Mapping[str, str]) -> list[Pr
     ]
 
 
+def check_plugin_sections(config: Mapping[str, Any]) -> list[Problem]:
+    """The bundle's own sections that the proxy validates at startup (thinking, garbage collection)."""
+    from .gc_tuning import GC_SECTION, parse_gc_settings
+    from .thinking_settings import THINKING_SECTION, parse_thinking_settings
+
+    problems = []
+    try:
+        settings = parse_settings(config.get("litellm_plugins"))
+    except SettingsError as error:
+        return [Problem("error", "litellm_plugins", str(error))]
+    for name, parse in ((THINKING_SECTION, parse_thinking_settings), (GC_SECTION, parse_gc_settings)):
+        try:
+            parse(settings)
+        except SettingsError as error:
+            problems.append(Problem("error", f"litellm_plugins.{name}", str(error)))
+    return problems
+
+
 def check_config(
     config: Any, environ: Mapping[str, str], config_path: str, load: Callable[[str, str], Any]
 ) -> list[Problem]:
@@ -195,5 +213,6 @@ def check_config(
     problems += check_aliases(config)
     problems += check_secrets(config, environ)
     problems += check_pool(config, environ)
+    problems += check_plugin_sections(config)
     problems += check_plugins(config, config_path, load)
     return problems

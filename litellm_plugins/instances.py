@@ -6,7 +6,8 @@ docstring) still finds these objects in `sys.modules` instead of building second
 When the proxy loads its config (LiteLLM imports this module then), the settings of every
 plugin are read and validated, so a weak proxy token or a malformed pool stops the proxy at
 startup with a message that says how to fix it, and the bundle's ASGI layers are installed on
-the proxy app: the request guard, Anthropic-shaped errors on /v1/messages, the pool status route.
+the proxy app: the request guard, Anthropic-shaped errors on /v1/messages, the pool status route,
+and the garbage-collection tuning of `litellm_plugins.garbage_collection` when it is configured.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from __future__ import annotations
 import sys
 
 from litellm_plugins.auth import StaticTokenAuth
+from litellm_plugins.gc_tuning import install as install_gc_tuning
+from litellm_plugins.gc_tuning import parse_gc_settings
 from litellm_plugins.logging_setup import configure_logging
 from litellm_plugins.protocol_errors import install as install_protocol_errors
 from litellm_plugins.request_guard import install as install_request_guard
 from litellm_plugins.rotator import TokenRotator
+from litellm_plugins.settings import load_settings
 from litellm_plugins.status_route import install as install_status_route
 from litellm_plugins.thinking import ThinkingStripper
 from litellm_plugins.transformer import RequestTransformer
@@ -36,12 +40,14 @@ _proxy_server = sys.modules.get("litellm.proxy.proxy_server")
 if _proxy_server is not None:  # loaded by the proxy: validate now, not at the first request
     token_rotator.configure()
     thinking_stripper.configure()
+    _gc_settings = parse_gc_settings(load_settings())
     _app = getattr(_proxy_server, "app", None)
     if _app is not None:
         # Each wraps the stack built so far: the last installed sees a request first.
         install_protocol_errors(_app)
         install_status_route(_app, token_rotator.status_report)
         install_request_guard(_app)
+        install_gc_tuning(_app, _gc_settings)
 
 __all__ = [
     "request_transformer",

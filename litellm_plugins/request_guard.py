@@ -3,12 +3,16 @@
 LiteLLM answers a body that is valid JSON but not an object (`0`, `[]`, `"x"`), or an object
 with a field of the wrong type (a `model` that is not a string, ...), with a 500 from deep inside
 its request handling, and reads bodies of any size. This pure ASGI middleware reads the body of
-the LLM routes once (LiteLLM buffers it whole too), checks it and replays it:
+the LLM routes once (LiteLLM buffers it whole too), parses and checks it, and replays it:
 - it must be a JSON object with the field types of :mod:`litellm_plugins.request_shape`,
   else 400 `invalid_request_error` naming the field;
 - a body whose `content-length` is larger than `LITELLM_PLUGINS_MAX_BODY_BYTES` (default
   32 MiB, Anthropic's own limit) is refused with 413 `request_too_large` before it is read.
 Errors use the shapes of :mod:`litellm_plugins.protocol_errors`.
+
+The parsed body is handed on in the request scope where LiteLLM caches its own parse
+(:data:`LITELLM_PARSED_BODY`), so the body is parsed once per request, not twice. A LiteLLM that
+stops reading that key only parses it again: nothing breaks.
 """
 
 from __future__ import annotations
@@ -23,10 +27,17 @@ from .asgi_install import install_layer
 from .protocol_errors import ANTHROPIC_ROUTE, ASGIApp, Message, Receive, Scope, Send, anthropic_error_body
 from .request_shape import anthropic_messages_problem, chat_completions_problem
 
-GUARDED_ROUTE: Final = re.compile(r"^(/anthropic)?/v1/messages(/count_tokens)?/?$|^(/v1|/openai/v1)?/chat/completions/?$")
+GUARDED_ROUTE: Final = re.compile(
+    r"^(/anthropic)?/v1/messages(/count_tokens)?/?$|^(/v1|/openai/v1)?/chat/completions/?$"
+)
 DEFAULT_MAX_BODY_BYTES: Final = 32 * 1024 * 1024
 BLANK: Final = b" \t\r\n"
-NOT_AN_OBJECT: Final = "The request body must be a JSON object (for example {\"model\": ..., \"messages\": [...]})."
+# LiteLLM (proxy/common_utils/http_parsing_utils.py, 1.106) caches the parsed JSON body in
+# scope["parsed_body"] as (keys, body) and reads it back before parsing the body itself.
+LITELLM_PARSED_BODY: Final = "parsed_body"
+NOT_AN_OBJECT: Final = (
+    'The request body must be a JSON object (for example {"model": ..., "messages": [...]}).'
+)
 
 
 def max_body_bytes(environ: Mapping[str, str] | None = None) -> int:
@@ -41,7 +52,9 @@ def error_response_body(status: int, message: str, anthropic: bool) -> bytes:
     if anthropic:
         return json.dumps(anthropic_error_body(status, message)).encode()
     kind = "invalid_request_error" if status < 500 else "api_error"
-    return json.dumps({"error": {"message": message, "type": kind, "param": None, "code": str(status)}}).encode()
+    return json.dumps(
+        {"error": {"message": message, "type": kind, "param": None, "code": str(status)}}
+    ).encode()
 
 
 class RequestGuardMiddleware:
@@ -57,7 +70,9 @@ class RequestGuardMiddleware:
         anthropic = bool(ANTHROPIC_ROUTE.match(path))
         declared = _content_length(scope)
         if declared is not None and declared > self.limit:
-            await _refuse(send, 413, f"The request body is {declared} bytes; the limit is {self.limit}.", anthropic)
+            await _refuse(
+                send, 413, f"The request body is {declared} bytes; the limit is {self.limit}.", anthropic
+            )
             return
         # LiteLLM reads the whole body anyway: read it once here, check its shape, replay it.
         chunks: list[bytes] = []
@@ -69,16 +84,20 @@ class RequestGuardMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.limit:
-                await _refuse(send, 413, f"The request body exceeds the limit of {self.limit} bytes.", anthropic)
+                await _refuse(
+                    send, 413, f"The request body exceeds the limit of {self.limit} bytes.", anthropic
+                )
                 return
             chunks.append(chunk)
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
-        problem = body_problem(path, body)
+        document, problem = parse_body(path, body)
         if problem is not None:
             await _refuse(send, 400, problem, anthropic)
             return
+        if LITELLM_PARSED_BODY not in scope:
+            scope[LITELLM_PARSED_BODY] = (tuple(document), document)
         replayed = False
 
         async def replay() -> Message:
@@ -91,19 +110,21 @@ class RequestGuardMiddleware:
         await self.app(scope, replay, send)
 
 
-def body_problem(path: str, body: bytes) -> str | None:
-    """Why this body cannot be served, or None (pure)."""
+def parse_body(path: str, body: bytes) -> tuple[dict[str, Any], None] | tuple[None, str]:
+    """(the parsed body, None), or (None, why this body cannot be served) (pure)."""
     if not body.lstrip(BLANK).startswith(b"{"):
-        return NOT_AN_OBJECT
+        return None, NOT_AN_OBJECT
     try:
         document = loads(body)
     except ValueError as error:
-        return f"The request body is not valid JSON: {str(error)[:200]}"
+        return None, f"The request body is not valid JSON: {str(error)[:200]}"
     if "count_tokens" in path:
-        return anthropic_messages_problem(document, count_tokens=True)
-    if ANTHROPIC_ROUTE.match(path):
-        return anthropic_messages_problem(document)
-    return chat_completions_problem(document)
+        problem = anthropic_messages_problem(document, count_tokens=True)
+    elif ANTHROPIC_ROUTE.match(path):
+        problem = anthropic_messages_problem(document)
+    else:
+        problem = chat_completions_problem(document)
+    return (None, problem) if problem is not None else (document, None)
 
 
 def loads(body: bytes) -> Any:

@@ -135,3 +135,19 @@ def test_every_recipe_serves_a_claude_code_style_request(
 def test_claude_code_settings_groups_are_reachable_by_alias(recipes_proxy: tuple[ProxyProcess, dict[str, Any]], tmp_path: Path) -> None:
     proxy, config = recipes_proxy
     assert config["litellm_plugins"]["model_aliases"] == {"claude-*haiku*": "anthropic-fast", "claude-*": "anthropic"}
+
+
+def test_the_shipped_garbage_collection_settings_take_effect(
+    recipes_proxy: tuple[ProxyProcess, dict[str, Any]],
+) -> None:
+    """Thresholds at startup; startup objects frozen after the first POST (the recipes above)."""
+    proxy, config = recipes_proxy
+    shipped = config["litellm_plugins"]["garbage_collection"]
+    assert shipped == {"freeze_after_startup": True, "thresholds": [20000, 50, 100]}
+    client = anthropic.Anthropic(base_url=proxy.url, api_key="unused", default_headers={"x-litellm-api-key": PROXY_TOKEN}, max_retries=0)
+    client.messages.create(model="glm", max_tokens=16, messages=[{"role": "user", "content": "hi"}])
+    log = proxy.log_text()
+    assert "garbage collection: thresholds set to (20000, 50, 100)" in log
+    frozen = [line for line in log.splitlines() if "startup objects frozen after the first request" in line]
+    assert len(frozen) == 1, frozen
+    assert int(frozen[0].split("garbage collection: ")[1].split()[0]) > 100_000
