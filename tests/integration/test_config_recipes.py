@@ -31,7 +31,6 @@ PROVIDER_KEYS = {
     "OPENROUTER_API_KEY": "sk-or-v1-test-" + "r" * 20,
 }
 OPENAI_MODELS = {
-    "deepseek-chat": ModelProfile(max_output_tokens=8192),
     "gpt-4.1": ModelProfile(max_output_tokens=32768),
     "google/gemini-2.5-pro": ModelProfile(max_output_tokens=65536, accepts_reasoning_effort=True, gemini_strict_schema=True),
     "qwen2.5-coder:14b": ModelProfile(max_output_tokens=8192),
@@ -40,18 +39,19 @@ THIRD_PARTY_ANTHROPIC_MODELS = {
     "glm-4.6": AnthropicModelProfile(max_output_tokens=32768),
     "glm-4.5-air": AnthropicModelProfile(max_output_tokens=32768),
     "kimi-for-coding": AnthropicModelProfile(max_output_tokens=32768),
+    "deepseek-chat": AnthropicModelProfile(max_output_tokens=8192),
 }
 
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[tuple[FakeAnthropic, FakeOpenAIChat]]:
     anthropic_fake = FakeAnthropic(
-        api_keys=(PROVIDER_KEYS["ZAI_API_KEY"], PROVIDER_KEYS["KIMI_API_KEY"]),
+        api_keys=(PROVIDER_KEYS["ZAI_API_KEY"], PROVIDER_KEYS["KIMI_API_KEY"], PROVIDER_KEYS["DEEPSEEK_API_KEY"]),
         oauth_tokens=POOL,
         models={**DEFAULT_MODELS, **THIRD_PARTY_ANTHROPIC_MODELS},
     ).start()
     openai_fake = FakeOpenAIChat(
-        api_keys=(PROVIDER_KEYS["DEEPSEEK_API_KEY"], PROVIDER_KEYS["OPENAI_API_KEY"], PROVIDER_KEYS["OPENROUTER_API_KEY"], "ollama"),
+        api_keys=(PROVIDER_KEYS["OPENAI_API_KEY"], PROVIDER_KEYS["OPENROUTER_API_KEY"], "ollama"),
         models=OPENAI_MODELS,
     ).start()
     yield anthropic_fake, openai_fake
@@ -126,7 +126,7 @@ def test_every_recipe_serves_a_claude_code_style_request(
     [request] = received
     assert request.body["model"] == (model if upstream == "*" else upstream)
     assert request.body.get("max_tokens", 0) <= deployment["model_info"]["max_output_tokens"]
-    if not deployment["litellm_params"]["model"].startswith("anthropic/") or group.startswith(("glm", "kimi")):
+    if deployment["litellm_params"].get("api_base") != anthropic_fake.url:  # not Anthropic's own API
         assert "sk-ant-" not in json.dumps(request.headers)  # no Claude credential outside Anthropic
     if group.startswith("anthropic"):
         assert request.credential == POOL[0]  # rotate mode: the pooled token
