@@ -69,6 +69,9 @@ ALL_TARGETS: Final = (
     "no-plugins-native",
 )
 NATIVE_TARGETS: Final = ("stock-native", "bundle-native", "no-plugins-native")
+# config.yaml.example sends Claude Code's requests to anthropic/ deployments (anthropic, glm, kimi,
+# deepseek): the bundle on that route runs by default, for the shipped-configuration target.
+DEFAULT_NATIVE: Final = ("bundle-native",)
 # Loaded together in the same-window cells (the floor and the two-worker proxy would dwarf them).
 SAME_WINDOW_TARGETS: Final = ("stock", "bundle", "bundle-default-gc", "no-plugins", "router", *NATIVE_TARGETS)
 DEFAULT_ROUNDS: Final = 4
@@ -373,7 +376,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--targets",
         nargs="+",
         choices=ALL_TARGETS,
-        help="default: all but the native ones (quick: also without bundle-2w)",
+        help="default: all but stock-native and no-plugins-native (quick: also without bundle-2w)",
     )
     parser.add_argument(
         "--native",
@@ -390,7 +393,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.duration = args.duration or (QUICK_DURATION if args.quick else DEFAULT_DURATION)
     if args.targets is None:
         args.targets = [
-            t for t in ALL_TARGETS if t not in NATIVE_TARGETS and not (args.quick and t == "bundle-2w")
+            t
+            for t in ALL_TARGETS
+            if (t not in NATIVE_TARGETS or t in DEFAULT_NATIVE) and not (args.quick and t == "bundle-2w")
         ]
     if args.native:
         args.targets = [*args.targets, *(t for t in NATIVE_TARGETS if t not in args.targets)]

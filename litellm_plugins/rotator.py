@@ -39,6 +39,7 @@ from .deployment import provider_of
 from .failover_client import PoolFailoverClient, pool_exhausted_error
 from .pool_shared_state import SharedPoolState
 from .protocol_errors import hint_error_header
+from .request_metadata import metadata_value, request_metadata
 from .rotator_settings import CLAUDE_POOL, MODES, RotatorSettings, parse_rotator_settings
 from .settings import load_settings
 from .token_pool import Lease, TokenPool
@@ -246,8 +247,8 @@ class TokenRotator(CustomLogger):
         except ValueError as error:
             raise ProxyException(message=str(error), type="invalid_request_error", param=MODE_HEADER, code=400) from error
         session = session_of(headers, data.get("metadata"))
-        metadata = data.get("litellm_metadata") if isinstance(data.get("litellm_metadata"), dict) else data.get("metadata")
-        if isinstance(metadata, dict):
+        metadata = request_metadata(data)
+        if metadata is not None:
             metadata[METADATA_KEY] = {"mode": mode, "session": session, "leases": []}
         return data
 
@@ -332,16 +333,9 @@ class TokenRotator(CustomLogger):
 
     @staticmethod
     def _request_state(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        for key in ("litellm_metadata", "metadata"):
-            metadata = kwargs.get(key)
-            if isinstance(metadata, dict) and isinstance(metadata.get(METADATA_KEY), dict):
-                return metadata[METADATA_KEY]
-        return {}
+        state = metadata_value(kwargs, METADATA_KEY, dict)
+        return state if state is not None else {}
 
     @staticmethod
     def _model_group(kwargs: Mapping[str, Any]) -> str | None:
-        for key in ("litellm_metadata", "metadata"):
-            metadata = kwargs.get(key)
-            if isinstance(metadata, dict) and isinstance(metadata.get("model_group"), str):
-                return metadata["model_group"]
-        return None
+        return metadata_value(kwargs, "model_group", str)

@@ -31,6 +31,7 @@ from typing import Any, Final
 from litellm.integrations.custom_logger import CustomLogger
 
 from .deployment import DeploymentProfile, profile_from_kwargs
+from .request_metadata import request_metadata
 from .request_rules import drop_reasoning_from_openai_messages
 from .settings import load_settings
 from .sse_stripper import AnthropicStreamRewriter
@@ -62,14 +63,6 @@ LOG_RESPONSE: Final = "thinking: response from %s (group %s): %s"
 
 def _call_type_name(call_type: Any) -> str:
     return str(getattr(call_type, "value", call_type) or "")
-
-
-def _metadata_of(request: Mapping[str, Any]) -> dict[str, Any] | None:
-    for key in ("litellm_metadata", "metadata"):
-        value = request.get(key)
-        if isinstance(value, dict):
-            return value
-    return None
 
 
 def _target_label(profile: DeploymentProfile, anthropic_api: bool) -> str:
@@ -151,7 +144,7 @@ class ThinkingStripper(CustomLogger):
         kwargs: Mapping[str, Any], profile: DeploymentProfile, anthropic_api: bool
     ) -> dict[str, Any] | None:
         """Which deployment this attempt goes to; the last attempt is the one that answers."""
-        metadata = _metadata_of(kwargs)
+        metadata = request_metadata(kwargs)
         if metadata is None:
             return None
         state = metadata.setdefault(METADATA_KEY, {"requests": []})
@@ -161,7 +154,7 @@ class ThinkingStripper(CustomLogger):
     # -- responses -----------------------------------------------------------------------------
     def _response_plan(self, request_data: Mapping[str, Any]) -> tuple[bool, bool, dict[str, Any]] | None:
         """(strip, mark, state) for the deployment that served this request, or None to pass."""
-        metadata = _metadata_of(request_data)
+        metadata = request_metadata(request_data)
         state = metadata.get(METADATA_KEY) if metadata is not None else None
         if not isinstance(state, dict) or "anthropic_api" not in state:
             return None

@@ -27,6 +27,7 @@ from litellm.integrations.custom_logger import CustomLogger
 
 from .deployment import profile_from_kwargs
 from .model_aliases import resolve_model_group
+from .request_metadata import request_metadata
 from .request_rules import transform_anthropic_request, transform_openai_request
 from .settings import PluginSettings, load_settings
 
@@ -53,14 +54,6 @@ def _call_type_name(call_type: Any) -> str:
     return str(getattr(call_type, "value", call_type) or "")
 
 
-def _metadata_of(request: Mapping[str, Any]) -> Any:
-    for key in ("litellm_metadata", "metadata"):
-        value = request.get(key)
-        if isinstance(value, dict):
-            return value
-    return None
-
-
 def wildcard_model(deployment_model: Any, requested: Any) -> str | None:
     """`anthropic/*` (or `anthropic/claude-*`) serving an aliased request for `claude-sonnet-4-5`
     becomes `anthropic/claude-sonnet-4-5`, so a named group (which fallbacks can name) still
@@ -75,7 +68,7 @@ def wildcard_model(deployment_model: Any, requested: Any) -> str | None:
 
 def record_changes(request: Mapping[str, Any], deployment: str, changes: list[str]) -> None:
     """Append this attempt's changes to the request's own metadata dict (one per request)."""
-    metadata = _metadata_of(request)
+    metadata = request_metadata(request)
     if metadata is not None:
         metadata.setdefault(METADATA_KEY, []).append({"deployment": deployment, "changes": list(changes)})
     logger.info(LOG_CHANGES, deployment, "; ".join(changes))
@@ -105,7 +98,7 @@ class RequestTransformer(CustomLogger):
             group = resolve_model_group(requested, self.settings.model_aliases, self._group_names())
             if group is not None:
                 data["model"] = group
-                metadata = _metadata_of(data)
+                metadata = request_metadata(data)
                 if metadata is not None:
                     metadata["litellm_plugins_requested_model"] = requested
                 logger.info(LOG_ALIAS, requested, group)
@@ -119,7 +112,7 @@ class RequestTransformer(CustomLogger):
             transform = transform_openai_request
         else:
             return None
-        metadata = _metadata_of(kwargs) or {}
+        metadata = request_metadata(kwargs) or {}
         concrete = wildcard_model(kwargs.get("model"), metadata.get("litellm_plugins_requested_model"))
         if concrete is not None:
             kwargs = {**kwargs, "model": concrete}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +18,14 @@ from tests.e2e.claude_cli import ClaudeRun, run_claude
 from tests.fakes.anthropic_messages import FakeAnthropic
 from tests.fakes.openai_chat import FakeOpenAIChat, Fault
 from tests.harness import MASTER_KEY, ProxyProcess
-from tests.integration.test_thinking_proxy import ANTHROPIC_KEY, GLM_KEY, THINKING_CALLBACKS, thinking_config
+from tests.integration.test_thinking_proxy import (  # noqa: F401 - the fakes are module fixtures
+    THINKING_CALLBACKS,
+    anthropic_fake,
+    glm_fake,
+    thinking_config,
+)
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def anthropic_fake() -> Iterator[FakeAnthropic]:
-    fake = FakeAnthropic(api_keys=(ANTHROPIC_KEY,)).start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
-def glm_fake() -> Iterator[FakeAnthropic]:
-    fake = FakeAnthropic(api_keys=(GLM_KEY,), signing_secret=b"glm-own-signing-secret").start()
-    yield fake
-    fake.stop()
 
 
 def claude_turn(
