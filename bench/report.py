@@ -348,6 +348,7 @@ def verdicts(ratios: Sequence[PairRatio], window: Sequence[PairRatio] = ()) -> l
                 + [
                     f"one after the other {cell_name(r.cell)}: CPU {r.cpu - 1:+.1%}, p50 {r.p50_delta_ms:+.2f} ms"
                     for r in find("bundle-default-gc/no-plugins")
+                    if own_label == "same window"
                 ],
             )
         )
