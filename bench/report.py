@@ -303,6 +303,23 @@ def verdicts(ratios: Sequence[PairRatio], window: Sequence[PairRatio] = ()) -> l
     def per_core_lines(rows: Sequence[PairRatio], label: str) -> list[str]:
         return [f"{label} {cell_name(r.cell)}: {r.per_core:.2f}x per core, {r.rps:.2f}x req/s" for r in rows]
 
+    def cpu_comparison(pair: str, name: str) -> list[Verdict]:
+        """An informative CPU comparison: the steadiest cells, then latency one after the other."""
+        rows, label = cpu_source(pair)
+        if not rows:
+            return []
+        return [
+            Verdict(
+                name,
+                "; ".join(f"{label} {cell_name(r.cell)}: CPU {r.cpu - 1:+.1%}" for r in rows),
+                None,
+                [
+                    f"one after the other {cell_name(r.cell)}: CPU {r.cpu - 1:+.1%}, p50 {r.p50_delta_ms:+.2f} ms"
+                    for r in find(pair)
+                ],
+            )
+        ]
+
     out: list[Verdict] = []
     plugin, plugin_label = cpu_source("bundle/no-plugins")
     if plugin:
@@ -336,35 +353,14 @@ def verdicts(ratios: Sequence[PairRatio], window: Sequence[PairRatio] = ()) -> l
         )
     if not plugin and not single:
         out.append(Verdict("plugins vs no-plugins", "not measured", None))
-    own, own_label = cpu_source("bundle-default-gc/no-plugins")
-    if own:
-        worst = max(own, key=lambda r: r.cpu)
-        out.append(
-            Verdict(
-                "the plugins' own cost: the bundle with Python's default GC vs no-plugins (no target)",
-                f"{own_label}, worst cell {cell_name(worst.cell)}: {worst.cpu - 1:+.1%}",
-                None,
-                [f"{own_label} {cell_name(r.cell)}: CPU {r.cpu - 1:+.1%}" for r in own]
-                + [
-                    f"one after the other {cell_name(r.cell)}: CPU {r.cpu - 1:+.1%}, p50 {r.p50_delta_ms:+.2f} ms"
-                    for r in find("bundle-default-gc/no-plugins")
-                    if own_label == "same window"
-                ],
-            )
-        )
-    tuned, _ = cpu_source("bundle/bundle-default-gc")
-    if tuned:
-        out.append(
-            Verdict(
-                "the shipped garbage-collection settings: bundle vs bundle-default-gc (no target)",
-                "; ".join(f"{cell_name(r.cell)}: CPU {r.cpu - 1:+.1%}" for r in tuned),
-                None,
-                [
-                    f"one after the other {cell_name(r.cell)}: CPU {r.cpu - 1:+.1%}, p50 {r.p50_delta_ms:+.2f} ms"
-                    for r in find("bundle/bundle-default-gc")
-                ],
-            )
-        )
+    out += cpu_comparison(
+        "bundle-default-gc/no-plugins",
+        "the plugins' own cost: the bundle with Python's default GC vs no-plugins (no target)",
+    )
+    out += cpu_comparison(
+        "bundle/bundle-default-gc",
+        "the shipped garbage-collection settings: bundle vs bundle-default-gc (no target)",
+    )
     # The shipped configuration routes Claude Code to anthropic/ deployments (anthropic, glm, kimi,
     # deepseek); openai, openrouter and ollama bridge to chat completions. Both are reported.
     for pair, route in (
@@ -403,19 +399,9 @@ def verdicts(ratios: Sequence[PairRatio], window: Sequence[PairRatio] = ()) -> l
                 ],
             )
         )
-    native_plugin, native_label = cpu_source("bundle-native/no-plugins-native")
-    if native_plugin:
-        out.append(
-            Verdict(
-                "plugins on the native route (anthropic/ deployments; no target)",
-                "; ".join(f"{native_label} {cell_name(r.cell)}: CPU {r.cpu - 1:+.1%}" for r in native_plugin),
-                None,
-                [
-                    f"one after the other {cell_name(r.cell)}: p50 {r.p50_delta_ms:+.2f} ms"
-                    for r in find("bundle-native/no-plugins-native")
-                ],
-            )
-        )
+    out += cpu_comparison(
+        "bundle-native/no-plugins-native", "plugins on the native route (anthropic/ deployments; no target)"
+    )
     scaling = find("bundle-2w/bundle")
     if scaling:
         out.append(
