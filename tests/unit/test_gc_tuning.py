@@ -88,7 +88,9 @@ def test_startup_objects_are_frozen_once_after_the_first_post() -> None:
     _request(layer, "POST")
     frozen = gc.get_freeze_count()
     assert frozen > 1000  # this test process's modules and objects
-    survivor = [object() for _ in range(10)]
+    survivors = [[] for _ in range(1000)]  # containers, which the collector tracks
     _request(layer, "POST")
-    assert gc.get_freeze_count() == frozen  # once only
-    assert served == ["GET", "POST", "POST"] and survivor
+    # Once only: a second freeze would add the survivors (frozen objects can still be freed,
+    # so the count may drop a little, never grow by them).
+    assert gc.get_freeze_count() < frozen + len(survivors)
+    assert served == ["GET", "POST", "POST"] and layer.frozen
