@@ -51,13 +51,8 @@ class GarbageCollectionSettings:
 
 
 def parse_gc_settings(plugin_settings: PluginSettings) -> GarbageCollectionSettings:
-    section = plugin_settings.section(GC_SECTION)
+    section = plugin_settings.checked_section(GC_SECTION, KNOWN_KEYS)
     where = f"{SECTION}.{GC_SECTION}"
-    unknown = sorted(set(section) - KNOWN_KEYS)
-    if unknown:
-        raise SettingsError(
-            f"{where}: unknown setting {unknown[0]!r}; known: {', '.join(sorted(KNOWN_KEYS))}"
-        )
     freeze = section.get("freeze_after_startup", False)
     if not isinstance(freeze, bool):
         raise SettingsError(f"{where}.freeze_after_startup must be true or false, got {freeze!r}")

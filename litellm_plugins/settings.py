@@ -43,6 +43,16 @@ class PluginSettings:
             raise SettingsError(f"{SECTION}.{name} in config.yaml must be a mapping, got {type(value).__name__}")
         return value
 
+    def checked_section(self, name: str, known: frozenset[str]) -> Mapping[str, Any]:
+        """`section(name)`, refusing keys outside `known` (a typo would otherwise be ignored)."""
+        value = self.section(name)
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise SettingsError(
+                f"{SECTION}.{name}: unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}"
+            )
+        return value
+
 
 def parse_settings(section: Mapping[str, Any] | None) -> PluginSettings:
     section = section or {}

@@ -37,13 +37,8 @@ class ThinkingSettings:
 
 
 def parse_thinking_settings(plugin_settings: PluginSettings) -> ThinkingSettings:
-    section = plugin_settings.section(THINKING_SECTION)
+    section = plugin_settings.checked_section(THINKING_SECTION, KNOWN_KEYS)
     where = f"{SECTION}.{THINKING_SECTION}"
-    unknown = sorted(set(section) - KNOWN_KEYS)
-    if unknown:
-        raise SettingsError(
-            f"{where}: unknown setting {unknown[0]!r}; known: {', '.join(sorted(KNOWN_KEYS))}"
-        )
     groups = section.get("strip_response_groups") or []
     if isinstance(groups, str):
         groups = [groups]
