@@ -10,7 +10,7 @@ frame in :mod:`litellm_plugins.sse_stripper`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from .thinking_rules import THINKING_TYPES, mark_foreign, opaque_field
@@ -108,19 +108,27 @@ def _with_field(holder: Any, name: str, value: Any) -> Any:
     return copy
 
 
-def strip_openai_response(response: Any, field_name: str = "message") -> tuple[Any, int]:
-    """A chat completion (or a stream chunk, with `field_name="delta"`) without reasoning."""
+def _rewrite_choices(
+    response: Any, field_name: str, rewrite: Callable[[Any], tuple[Any, int]]
+) -> tuple[Any, int]:
+    """`response` with each choice's `field_name` passed through `rewrite(holder) -> (new, count)`;
+    choices (and the response) are copied only when a count says something changed."""
     choices = _get(response, "choices")
     if not isinstance(choices, list):
         return response, 0
     new_choices: list[Any] = []
-    removed = 0
+    changed = 0
     for choice in choices:
         holder = _get(choice, field_name)
-        stripped, count = _without_reasoning(holder) if holder is not None else (holder, 0)
-        removed += count
-        new_choices.append(_with_field(choice, field_name, stripped) if count else choice)
-    return (_with_choices(response, new_choices), removed) if removed else (response, 0)
+        new_holder, count = rewrite(holder) if holder is not None else (holder, 0)
+        changed += count
+        new_choices.append(_with_field(choice, field_name, new_holder) if count else choice)
+    return (_with_choices(response, new_choices), changed) if changed else (response, 0)
+
+
+def strip_openai_response(response: Any, field_name: str = "message") -> tuple[Any, int]:
+    """A chat completion (or a stream chunk, with `field_name="delta"`) without reasoning."""
+    return _rewrite_choices(response, field_name, _without_reasoning)
 
 
 def is_empty_chunk(chunk: Any) -> bool:
@@ -136,25 +144,15 @@ def is_empty_chunk(chunk: Any) -> bool:
     return True
 
 
+def _with_marked_blocks(holder: Any) -> tuple[Any, int]:
+    blocks = _get(holder, "thinking_blocks")
+    if not isinstance(blocks, list):
+        return holder, 0
+    new_blocks = [_marked_block(block) for block in blocks]
+    count = sum(new is not old for new, old in zip(new_blocks, blocks, strict=True))
+    return (_with_field(holder, "thinking_blocks", new_blocks), count) if count else (holder, 0)
+
+
 def mark_openai_response(response: Any, field_name: str = "message") -> tuple[Any, int]:
     """A chat completion (or chunk) whose signed `thinking_blocks` are marked foreign."""
-    choices = _get(response, "choices")
-    if not isinstance(choices, list):
-        return response, 0
-    new_choices: list[Any] = []
-    marked = 0
-    for choice in choices:
-        holder = _get(choice, field_name)
-        blocks = _get(holder, "thinking_blocks") if holder is not None else None
-        if not isinstance(blocks, list):
-            new_choices.append(choice)
-            continue
-        new_blocks = [_marked_block(block) for block in blocks]
-        count = sum(new is not old for new, old in zip(new_blocks, blocks, strict=True))
-        marked += count
-        new_choices.append(
-            _with_field(choice, field_name, _with_field(holder, "thinking_blocks", new_blocks))
-            if count
-            else choice
-        )
-    return (_with_choices(response, new_choices), marked) if marked else (response, 0)
+    return _rewrite_choices(response, field_name, _with_marked_blocks)

@@ -287,6 +287,26 @@ def _final_tool_call_turn(messages: list[Any]) -> int | None:
     return None
 
 
+def _filter_thinking_blocks(messages: list[Any], keep_block: Callable[[Any], Any]) -> list[Any]:
+    """Messages with each assistant `thinking_blocks` entry passed through `keep_block(block) ->
+    block | None` (the chat-completions twin of :func:`_filter_messages`). A message left with no
+    thinking block loses the field; its text and tool calls stay."""
+    result: list[Any] = []
+    for message in messages:
+        blocks = message.get("thinking_blocks") if _is_assistant(message) else None
+        if not isinstance(blocks, list):
+            result.append(message)
+            continue
+        kept = [new for block in blocks if (new := keep_block(block)) is not None]
+        if len(kept) == len(blocks) and all(new is old for new, old in zip(kept, blocks, strict=True)):
+            result.append(message)
+        elif kept:
+            result.append({**message, "thinking_blocks": kept})
+        else:
+            result.append({k: v for k, v in message.items() if k != "thinking_blocks"})
+    return result
+
+
 def openai_for_anthropic_api(request: Mapping[str, Any]) -> tuple[dict[str, Any], ThinkingReport]:
     """A chat-completions request bound for Anthropic's API: `thinking_blocks` sorted as above."""
     out = dict(request)
@@ -294,26 +314,16 @@ def openai_for_anthropic_api(request: Mapping[str, Any]) -> tuple[dict[str, Any]
     messages = request.get("messages")
     if not isinstance(messages, list):
         return out, report
-    result: list[Any] = []
-    for message in messages:
-        blocks = message.get("thinking_blocks") if _is_assistant(message) else None
-        if not isinstance(blocks, list) or not blocks:
-            result.append(message)
-            continue
-        kept = []
-        for block in blocks:
-            reason = foreign_reason(block) if isinstance(block, Mapping) else EMPTY
-            if reason is None:
-                kept.append(block)
-                report.kept += 1
-            else:
-                report.dropped[reason] += 1
-        if len(kept) == len(blocks):
-            result.append(message)
-        elif kept:
-            result.append({**message, "thinking_blocks": kept})
-        else:
-            result.append({k: v for k, v in message.items() if k != "thinking_blocks"})
+
+    def keep(block: Any) -> Any:
+        reason = foreign_reason(block) if isinstance(block, Mapping) else EMPTY
+        if reason is None:
+            report.kept += 1
+            return block
+        report.dropped[reason] += 1
+        return None
+
+    result = _filter_thinking_blocks(messages, keep)
     if report.dropped:
         out["messages"] = result
     if _openai_thinking_on(out):
@@ -334,16 +344,13 @@ def openai_unwrap_foreign(request: Mapping[str, Any]) -> tuple[dict[str, Any], T
     messages = request.get("messages")
     if not isinstance(messages, list):
         return out, report
-    result: list[Any] = []
-    for message in messages:
-        blocks = message.get("thinking_blocks") if _is_assistant(message) else None
-        if isinstance(blocks, list):
-            restored = [unwrapped_block(block) if isinstance(block, Mapping) else block for block in blocks]
-            changed = sum(new is not old for new, old in zip(restored, blocks, strict=True))
-            if changed:
-                report.unwrapped += changed
-                message = {**message, "thinking_blocks": restored}
-        result.append(message)
+
+    def restore(block: Any) -> Any:
+        restored = unwrapped_block(block) if isinstance(block, Mapping) else block
+        report.unwrapped += restored is not block
+        return restored
+
+    result = _filter_thinking_blocks(messages, restore)
     if report.unwrapped:
         out["messages"] = result
     return out, report
