@@ -111,7 +111,7 @@ class FreezeAfterFirstRequest:
 
 
 def install(app: Any, settings: GarbageCollectionSettings) -> bool:
-    """Apply the thresholds now and, if asked, freeze after the first request; returns whether it froze."""
+    """Apply the thresholds now and, if asked, install the freeze layer; returns whether it installed it."""
     apply_thresholds(settings)
     if not settings.freeze_after_startup:
         return False

@@ -23,6 +23,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+import orjson
+
 from .asgi_install import install_layer
 from .protocol_errors import ANTHROPIC_ROUTE, ASGIApp, Message, Receive, Scope, Send, anthropic_error_body
 from .request_shape import anthropic_messages_problem, chat_completions_problem
@@ -115,8 +117,10 @@ def parse_body(path: str, body: bytes) -> tuple[dict[str, Any], None] | tuple[No
     if not body.lstrip(BLANK).startswith(b"{"):
         return None, NOT_AN_OBJECT
     try:
-        document = loads(body)
-    except ValueError as error:
+        # LiteLLM's own parser (`litellm[proxy]` requires it): the document handed on is exactly
+        # what LiteLLM would have parsed.
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
         return None, f"The request body is not valid JSON: {str(error)[:200]}"
     if "count_tokens" in path:
         problem = anthropic_messages_problem(document, count_tokens=True)
@@ -125,17 +129,6 @@ def parse_body(path: str, body: bytes) -> tuple[dict[str, Any], None] | tuple[No
     else:
         problem = chat_completions_problem(document)
     return (None, problem) if problem is not None else (document, None)
-
-
-def loads(body: bytes) -> Any:
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - orjson ships with LiteLLM
-        return json.loads(body)
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise ValueError(str(error)) from error
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -14,10 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-try:
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover - orjson ships with LiteLLM
-    _loads = json.loads
+from orjson import loads as _loads  # a requirement of litellm[proxy]
 
 SEPARATORS: Final = (b"\r\n\r\n", b"\n\n")
 MAX_PENDING: Final = 4 * 1024 * 1024  # one frame larger than this is not a frame
