@@ -155,20 +155,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     upstream = targets.start_upstream(args.chunks, workdir)
     base = upstream.url.rsplit("/chat/completions", 1)[0]
     bundle = targets.bundle_config(base, native=args.native)
-    if args.target == "bundle":
-        pending = targets.litellm_proxy(
-            "bundle", bundle, workdir, targets.plugin_headers(), targets.plugin_environment()
-        )
-    elif args.target == "no-plugins":
-        pending = targets.litellm_proxy(
-            "no-plugins",
-            targets.without_plugins(bundle, workload.MODEL),
-            workdir,
-            targets.master_key_headers(),
-        )
-    else:
-        config = targets.stock_config(base, workload.MODEL, native=args.native)
-        pending = targets.litellm_proxy("stock", config, workdir, targets.master_key_headers())
+    configs = {
+        "bundle": bundle,
+        "no-plugins": targets.without_plugins(bundle, workload.MODEL),
+        "stock": targets.stock_config(base, workload.MODEL, native=args.native),
+    }
+    pending = targets.litellm_proxy(
+        args.target, configs[args.target], workdir, plugins=args.target == "bundle"
+    )
     load = LoadGenerator()
     try:
         target = targets.start_litellm(pending)

@@ -112,49 +112,22 @@ def start_targets(
     upstream_base = upstream.url.rsplit("/chat/completions", 1)[0]
     bundle = targets.bundle_config(upstream_base)
     native = targets.bundle_config(upstream_base, native=True)
-    plans = {
-        "stock": lambda: targets.litellm_proxy(
-            "stock",
-            targets.stock_config(upstream_base, workload.MODEL),
-            workdir,
-            targets.master_key_headers(),
-        ),
-        "bundle": lambda: targets.litellm_proxy(
-            "bundle", bundle, workdir, targets.plugin_headers(), targets.plugin_environment()
-        ),
-        "bundle-default-gc": lambda: targets.litellm_proxy(
-            "bundle-default-gc",
-            targets.with_default_gc(bundle),
-            workdir,
-            targets.plugin_headers(),
-            targets.plugin_environment(),
-        ),
-        "no-plugins": lambda: targets.litellm_proxy(
-            "no-plugins",
-            targets.without_plugins(bundle, workload.MODEL),
-            workdir,
-            targets.master_key_headers(),
-        ),
-        "bundle-2w": lambda: targets.litellm_proxy(
-            "bundle-2w", bundle, workdir, targets.plugin_headers(), targets.plugin_environment(), workers=2
-        ),
-        "stock-native": lambda: targets.litellm_proxy(
-            "stock-native",
-            targets.stock_config(upstream_base, workload.MODEL, native=True),
-            workdir,
-            targets.master_key_headers(),
-        ),
-        "bundle-native": lambda: targets.litellm_proxy(
-            "bundle-native", native, workdir, targets.plugin_headers(), targets.plugin_environment()
-        ),
-        "no-plugins-native": lambda: targets.litellm_proxy(
-            "no-plugins-native",
-            targets.without_plugins(native, workload.MODEL),
-            workdir,
-            targets.master_key_headers(),
-        ),
+    # name: (config, with the plugins' auth, workers)
+    plans: dict[str, tuple[dict[str, Any], bool, int]] = {
+        "stock": (targets.stock_config(upstream_base, workload.MODEL), False, 1),
+        "bundle": (bundle, True, 1),
+        "bundle-default-gc": (targets.with_default_gc(bundle), True, 1),
+        "no-plugins": (targets.without_plugins(bundle, workload.MODEL), False, 1),
+        "bundle-2w": (bundle, True, 2),
+        "stock-native": (targets.stock_config(upstream_base, workload.MODEL, native=True), False, 1),
+        "bundle-native": (native, True, 1),
+        "no-plugins-native": (targets.without_plugins(native, workload.MODEL), False, 1),
     }
-    pending = [plans[name]() for name in wanted if name in plans]
+    pending = [
+        targets.litellm_proxy(name, plans[name][0], workdir, plugins=plans[name][1], workers=plans[name][2])
+        for name in wanted
+        if name in plans
+    ]
     log(f"starting {', '.join(p.name for p in pending)} (LiteLLM takes a while to import)")
     with ThreadPoolExecutor(max_workers=max(1, len(pending))) as pool:
         futures = {p.name: pool.submit(targets.start_litellm, p) for p in pending}

@@ -261,13 +261,9 @@ def variant_proxy(variant: Variant, bases: dict[str, Config], workdir: Path) -> 
     env = dict(variant.env)
     if variant.python_path:
         env["PYTHONPATH"] = variant.python_path
-    headers = targets.master_key_headers()
-    if variant.base == "bundle":
-        env.update(targets.plugin_environment())
-        headers = targets.plugin_headers()
-    pending = targets.litellm_proxy(variant.name, config, workdir, headers, env)
-    pending.proxy.extra_args = tuple(pending.proxy.extra_args) + variant.args
-    return pending
+    return targets.litellm_proxy(
+        variant.name, config, workdir, plugins=variant.base == "bundle", env=env, extra_args=variant.args
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

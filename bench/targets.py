@@ -243,14 +243,19 @@ def litellm_proxy(
     name: str,
     config: dict[str, Any],
     workdir: Path,
-    headers: dict[str, str],
+    *,
+    plugins: bool,
     env: dict[str, str] | None = None,
     workers: int = 1,
+    extra_args: tuple[str, ...] = (),
 ) -> PendingProxy:
-    extra = ("--num_workers", str(workers)) if workers > 1 else ()
-    proxy = ProxyProcess(config, workdir / name, env=env, extra_args=extra, name=name)
+    """A LiteLLM target: with `plugins`, clients send the bundle's proxy token (its custom auth
+    is in `config`); without, the master key."""
+    environment = {**(env or {}), **(plugin_environment() if plugins else {})}
+    extra = (("--num_workers", str(workers)) if workers > 1 else ()) + extra_args
+    proxy = ProxyProcess(config, workdir / name, env=environment, extra_args=extra, name=name)
     proxy.env.pop("LITELLM_LOG", None)  # the default a user gets; the harness's tests want INFO
-    return PendingProxy(name, proxy, headers)
+    return PendingProxy(name, proxy, plugin_headers() if plugins else master_key_headers())
 
 
 def start_litellm(pending: PendingProxy) -> Target:
