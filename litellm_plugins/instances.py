@@ -38,9 +38,10 @@ upstream_guard = UpstreamGuard()
 
 _proxy_server = sys.modules.get("litellm.proxy.proxy_server")
 if _proxy_server is not None:  # loaded by the proxy: validate now, not at the first request
-    token_rotator.configure()
-    thinking_stripper.configure()
-    _gc_settings = parse_gc_settings(load_settings())
+    _plugin_settings = load_settings()  # config.yaml read once for every plugin that validates now
+    token_rotator.configure(_plugin_settings)
+    thinking_stripper.configure(_plugin_settings)
+    _gc_settings = parse_gc_settings(_plugin_settings)
     _app = getattr(_proxy_server, "app", None)
     if _app is not None:
         # Each wraps the stack built so far: the last installed sees a request first.

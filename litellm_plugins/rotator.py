@@ -41,7 +41,7 @@ from .pool_shared_state import SharedPoolState
 from .protocol_errors import hint_error_header
 from .request_metadata import metadata_value, request_metadata
 from .rotator_settings import CLAUDE_POOL, MODES, RotatorSettings, parse_rotator_settings
-from .settings import load_settings
+from .settings import PluginSettings, load_settings
 from .token_pool import Lease, TokenPool
 
 logger = logging.getLogger(__name__)
@@ -122,11 +122,15 @@ class TokenRotator(CustomLogger):
         self._group_pools: dict[str, str] = {}
 
     # -- setup --------------------------------------------------------------------------------
-    def configure(self) -> None:
-        """Read and validate settings (at proxy startup; raises SettingsError with a fix)."""
+    def configure(self, plugin_settings: PluginSettings | None = None) -> None:
+        """Read and validate settings (at proxy startup; raises SettingsError with a fix).
+
+        `plugin_settings`: the config's section when the caller has read it already."""
         if self._pools is not None:
             return
-        settings = self._settings or parse_rotator_settings(load_settings())
+        settings = self._settings or parse_rotator_settings(
+            plugin_settings if plugin_settings is not None else load_settings()
+        )
         self._settings = settings
         pools = {CLAUDE_POOL: TokenPool(CLAUDE_POOL, settings.claude_tokens, settings.strategy, self._clock)}
         for named in settings.named_pools:

@@ -33,7 +33,7 @@ from litellm.integrations.custom_logger import CustomLogger
 from .deployment import DeploymentProfile, profile_from_kwargs
 from .request_metadata import request_metadata
 from .request_rules import drop_reasoning_from_openai_messages
-from .settings import load_settings
+from .settings import PluginSettings, load_settings
 from .sse_stripper import AnthropicStreamRewriter
 from .thinking_response import (
     is_empty_chunk,
@@ -102,11 +102,14 @@ class ThinkingStripper(CustomLogger):
         self._settings = settings
         self._is_anthropic_api = is_anthropic_api
 
-    def configure(self) -> None:
-        """Read and validate settings (at proxy startup; raises SettingsError with a fix)."""
+    def configure(self, plugin_settings: PluginSettings | None = None) -> None:
+        """Read and validate settings (at proxy startup; raises SettingsError with a fix).
+
+        `plugin_settings`: the config's section when the caller has read it already."""
         if self._settings is not None and self._is_anthropic_api is not None:
             return
-        plugin_settings = load_settings()
+        if plugin_settings is None:
+            plugin_settings = load_settings()
         if self._settings is None:
             self._settings = parse_thinking_settings(plugin_settings)
         if self._is_anthropic_api is None:
