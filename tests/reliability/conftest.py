@@ -100,3 +100,11 @@ def reliability_proxy(
         if "sk-ant-" in dump:
             leaks.append("sk-ant- reached the OpenAI-compatible fake")
     assert not leaks, f"credentials leaked: {[leak[:12] + '...' for leak in leaks]}"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The suite's own counts (tests/reliability/ledger.py), printed at the end of every run."""
+    from tests.reliability.ledger import LEDGER
+
+    if LEDGER.requests:
+        terminalreporter.write_line(LEDGER.summary())
