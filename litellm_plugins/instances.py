@@ -6,8 +6,8 @@ docstring) still finds these objects in `sys.modules` instead of building second
 When the proxy loads its config (LiteLLM imports this module then), the settings of every
 plugin are read and validated, so a weak proxy token or a malformed pool stops the proxy at
 startup with a message that says how to fix it, and the bundle's ASGI layers are installed on
-the proxy app: the request guard, Anthropic-shaped errors on /v1/messages, the pool status route,
-and the garbage-collection tuning of `litellm_plugins.garbage_collection` when it is configured.
+the proxy app: the request guard, Anthropic-shaped errors on /v1/messages, the pool status route, the
+count_tokens route (:mod:`litellm_plugins.count_tokens`) and the garbage-collection tuning of `litellm_plugins.garbage_collection` when it is configured.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from __future__ import annotations
 import sys
 
 from litellm_plugins.auth import StaticTokenAuth
+from litellm_plugins.count_tokens import TokenCounter
+from litellm_plugins.count_tokens import install as install_count_tokens
 from litellm_plugins.gc_tuning import install as install_gc_tuning
 from litellm_plugins.gc_tuning import parse_gc_settings
 from litellm_plugins.logging_setup import configure_logging
@@ -49,6 +51,14 @@ if _proxy_server is not None:  # loaded by the proxy: validate now, not at the f
         install_status_route(_app, token_rotator.status_report)
         install_request_guard(_app)
         install_gc_tuning(_app, _gc_settings)
+        install_count_tokens(
+            _app,
+            TokenCounter(
+                _plugin_settings.model_aliases,
+                token_rotator.settings.is_anthropic_api,
+                token_rotator.count_credential,
+            ),
+        )
 
 __all__ = [
     "request_transformer",

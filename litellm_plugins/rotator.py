@@ -85,6 +85,20 @@ def session_of(headers: Mapping[str, Any], body_metadata: Any) -> str | None:
     return (session[:MAX_SESSION_LENGTH] or None) if marker else None
 
 
+def client_credential(headers: Mapping[str, str]) -> str | None:
+    """The client's own Claude credential (`Authorization: Bearer sk-ant-...` or `x-api-key`)."""
+    for name, value in headers.items():
+        lowered = str(name).lower()
+        text = str(value).strip()
+        if lowered == "authorization" and text[:7].lower() == "bearer ":
+            text = text[7:].strip()
+        elif lowered != "x-api-key":
+            continue
+        if text.startswith("sk-ant-"):
+            return text
+    return None
+
+
 def decide_mode(settings: RotatorSettings, requested: str | None, may_use_pool: bool, pool_size: int) -> str:
     """`rotate` or `passthrough` for one request; raises PermissionError/ValueError for bad asks."""
     if requested is not None:
@@ -236,6 +250,21 @@ class TokenRotator(CustomLogger):
             return following
 
         return on_failure
+
+    async def count_credential(self, headers: Mapping[str, str], user_api_key_dict: Any) -> str | None:
+        """The Claude credential a count_tokens request may use on Anthropic's own API: a leased
+        pool token in rotate mode, the client's own credential in passthrough, else None."""
+        self.configure()
+        auth_metadata = getattr(user_api_key_dict, "metadata", None) or {}
+        may_use_pool = bool(auth_metadata.get("may_use_claude_pool", False))
+        try:
+            mode = decide_mode(self.settings, requested_mode(headers), may_use_pool, len(self.pool()))
+        except (PermissionError, ValueError):
+            return None
+        if mode == "rotate":
+            lease = await self.lease(self.pool(), session_of(headers, None))
+            return lease.token if lease is not None else None
+        return client_credential(headers)
 
     # -- hooks ---------------------------------------------------------------------------------
     async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any) -> dict:

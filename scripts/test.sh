@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, integration (real proxy + fakes), e2e (real Claude Code CLI).
-# Installs what it needs: the bundle with test extras into .venv, and the Claude Code CLI from
-# npm into .cache/claude-code. Extra arguments go to pytest.
+# Installs what it needs: the bundle with test extras into .venv at the versions of
+# locks/shipped.txt, and the Claude Code CLI from npm into .cache/claude-code. Extra arguments go
+# to pytest. The lowest supported LiteLLM in its own virtualenv (what CI runs second):
+#   LITELLM_LOCK=locks/lowest.txt VENV=.venv-lowest bash scripts/test.sh tests/integration tests/e2e
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" "test"
 cd "$ROOT"
+# The Claude Code release the e2e tests are known to pass with (bump it like the LiteLLM lock).
+CLAUDE_CODE_VERSION="2.1.197"
 CLAUDE_DIR="$ROOT/.cache/claude-code"
-if [ ! -x "$CLAUDE_DIR/node_modules/.bin/claude" ]; then
+if ! grep -qs "\"version\": \"$CLAUDE_CODE_VERSION\"" "$CLAUDE_DIR/node_modules/@anthropic-ai/claude-code/package.json"; then
   mkdir -p "$CLAUDE_DIR"
-  npm install --prefix "$CLAUDE_DIR" --no-audit --no-fund --loglevel=error @anthropic-ai/claude-code >/dev/null
+  npm install --prefix "$CLAUDE_DIR" --no-audit --no-fund --loglevel=error "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" >/dev/null
 fi
 # redis-server (Debian's package) for the tests of state shared between proxy processes.
 if ! command -v redis-server >/dev/null 2>&1; then

@@ -101,6 +101,45 @@ def groups() -> list[str]:
     return [deployment["model_name"] for deployment in example["model_list"]]
 
 
+def requested_model(group: str) -> str:
+    return "claude-sonnet-4-5" if group == "anthropic" else "claude-haiku-4-5" if group == "anthropic-fast" else group
+
+
+@pytest.mark.parametrize("group", groups())
+def test_count_tokens_answers_for_every_recipe(
+    group: str, recipes_proxy: tuple[ProxyProcess, dict[str, Any]], fakes: tuple[FakeAnthropic, FakeOpenAIChat]
+) -> None:
+    """Anthropic-speaking recipes are counted by their endpoint (Anthropic's own with the pooled
+    token); chat-only ones get LiteLLM's local estimate instead of a 404 for /responses/input_tokens."""
+    proxy, config = recipes_proxy
+    anthropic_fake, openai_fake = fakes
+    anthropic_fake.requests.clear()
+    openai_fake.requests.clear()
+    client = anthropic.Anthropic(base_url=proxy.url, api_key="unused", default_headers={"x-litellm-api-key": PROXY_TOKEN}, max_retries=0)
+    response = client.messages.with_raw_response.count_tokens(
+        model=requested_model(group),
+        system="You are Claude Code.",
+        messages=[{"role": "user", "content": f"count these words for {group} please"}],
+    )
+    assert response.http_response.status_code == 200
+    assert response.parse().input_tokens > 0
+    source = response.http_response.json()["litellm_count_source"]
+    [deployment] = [d for d in config["model_list"] if d["model_name"] == group]
+    counted_upstream = [r for fake in (anthropic_fake, openai_fake) for r in fake.requests.all() if r.method == "POST"]
+    if deployment["litellm_params"]["model"].startswith("anthropic/"):
+        assert source == "provider"
+        [request] = counted_upstream
+        assert request.path == "/v1/messages/count_tokens"
+        assert request.body["model"] == (requested_model(group) if group.startswith("anthropic") else deployment["litellm_params"]["model"].split("/", 1)[1])
+        if group.startswith("anthropic"):
+            assert request.credential == POOL[0]  # rotate mode: a pooled token, as /v1/messages
+        else:
+            assert "sk-ant-" not in json.dumps(request.headers)
+    else:
+        assert source == "local_estimate"
+        assert counted_upstream == []  # nothing asked of a chat-only server
+
+
 @pytest.mark.parametrize("group", groups())
 def test_every_recipe_serves_a_claude_code_style_request(
     group: str, recipes_proxy: tuple[ProxyProcess, dict[str, Any]], fakes: tuple[FakeAnthropic, FakeOpenAIChat]
@@ -110,7 +149,7 @@ def test_every_recipe_serves_a_claude_code_style_request(
     anthropic_fake.requests.clear()
     openai_fake.requests.clear()
     client = anthropic.Anthropic(base_url=proxy.url, api_key="unused", default_headers={"x-litellm-api-key": PROXY_TOKEN}, max_retries=0)
-    model = "claude-sonnet-4-5" if group == "anthropic" else "claude-haiku-4-5" if group == "anthropic-fast" else group
+    model = requested_model(group)
     with client.messages.stream(  # streaming, as Claude Code always is
         model=model,
         max_tokens=64000,
