@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anthropic
+import httpx
 import pytest
 import yaml
 
@@ -190,3 +192,57 @@ def test_the_shipped_garbage_collection_settings_take_effect(
     frozen = [line for line in log.splitlines() if "startup objects frozen after the first request" in line]
     assert len(frozen) == 1, frozen
     assert int(frozen[0].split("garbage collection: ")[1].split()[0]) > 100_000
+
+
+CLAUDE_CODE_LISTING_HEADERS = {
+    "x-litellm-api-key": PROXY_TOKEN,
+    "anthropic-version": "2023-06-01",
+    "user-agent": "claude-cli/2.1.197 (external, cli)",
+}
+
+
+def claude_code_picker(proxy: ProxyProcess) -> dict[str, str]:
+    """What Claude Code's /model picker gets with gateway model discovery on: picker id -> group.
+
+    LiteLLM's own listing (Anthropic's shape for Claude Code; groups without "claude" in their
+    name as `claude-router-<hex>`), through the bundle's auth."""
+    response = httpx.get(f"{proxy.url}/v1/models", params={"limit": 1000}, headers=CLAUDE_CODE_LISTING_HEADERS, timeout=30)
+    assert response.status_code == 200, response.text
+    entries = response.json()["data"]
+    assert all(entry["type"] == "model" for entry in entries)
+    # Claude Code keeps only ids containing "claude" or "anthropic".
+    assert all(re.search("claude|anthropic", entry["id"], re.IGNORECASE) for entry in entries)
+    return {entry["id"]: entry["source_model"] for entry in entries}
+
+
+def test_claude_code_picker_lists_every_live_group(recipes_proxy: tuple[ProxyProcess, dict[str, Any]]) -> None:
+    proxy, _ = recipes_proxy
+    assert sorted(claude_code_picker(proxy).values()) == sorted(groups())
+
+
+def test_each_picker_id_reaches_its_group_through_the_bundle(
+    recipes_proxy: tuple[ProxyProcess, dict[str, Any]], fakes: tuple[FakeAnthropic, FakeOpenAIChat]
+) -> None:
+    """A `claude-router-<hex>` id is decoded to its group before the bundle's `claude-*` alias
+    could send it to Anthropic, on /v1/messages and on count_tokens alike."""
+    proxy, config = recipes_proxy
+    anthropic_fake, openai_fake = fakes
+    client = anthropic.Anthropic(base_url=proxy.url, api_key="unused", default_headers={"x-litellm-api-key": PROXY_TOKEN}, max_retries=0)
+    for picker_id, group in claude_code_picker(proxy).items():
+        if group.startswith("anthropic"):
+            continue  # a group name on a wildcard deployment: Claude ids go there by alias
+        [deployment] = [d for d in config["model_list"] if d["model_name"] == group]
+        upstream_model = deployment["litellm_params"]["model"].split("/", 1)[1]
+        for call in ("create", "count_tokens"):
+            anthropic_fake.requests.clear()
+            openai_fake.requests.clear()
+            messages = [{"role": "user", "content": f"picked {group}"}]
+            if call == "create":
+                client.messages.create(model=picker_id, max_tokens=64, messages=messages)  # type: ignore[arg-type]
+            else:
+                client.messages.count_tokens(model=picker_id, messages=messages)  # type: ignore[arg-type]
+            received = [r for fake in (anthropic_fake, openai_fake) for r in fake.requests.all() if r.method == "POST"]
+            if call == "count_tokens" and not deployment["litellm_params"]["model"].startswith("anthropic/"):
+                assert received == [], (picker_id, group)  # estimated locally for its group
+                continue
+            assert [r.body["model"] for r in received] == [upstream_model], (picker_id, group, call)
