@@ -71,3 +71,14 @@ def test_the_tests_run_against_the_lock_in_use() -> None:
     lock = Path(os.environ.get("LITELLM_PLUGINS_LOCK") or LOCKS / "shipped.txt")
     assert version("litellm") == locked_version(lock)
     assert version("anthropic") == locked_version(lock, "anthropic")
+
+
+def test_every_benchmark_result_says_which_litellm_it_was_measured_on() -> None:
+    text = (REPO_ROOT / "bench" / "README.md").read_text(encoding="utf-8")
+    sections = re.split(r"^## ", text, flags=re.MULTILINE)
+    results = [section for section in sections if section.lower().startswith(("results", "earlier results"))]
+    assert results
+    for section in results:
+        assert re.search(r"LiteLLM 1\.\d+\.\d+", section), section.splitlines()[0]
+    newest = results[0]
+    assert f"LiteLLM {locked_version(LOCKS / 'shipped.txt')}" in newest.splitlines()[0]
