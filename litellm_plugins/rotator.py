@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -33,6 +34,15 @@ import litellm
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import ProxyException
 
+from .claude_credential import (
+    CLIENT_CLAUDE_CREDENTIAL,
+    LOG_MISSING,
+    install_log_filter,
+    mark_explained,
+    missing_credential_message,
+    missing_credential_reason,
+    needs_claude_credential,
+)
 from .cooldown import cooldown_for
 from .credential_isolation import strip_client_credentials
 from .deployment import provider_of
@@ -96,6 +106,21 @@ def decide_mode(settings: RotatorSettings, requested: str | None, may_use_pool: 
     else:
         mode = settings.mode if may_use_pool else "passthrough"
     return "passthrough" if mode == "rotate" and pool_size == 0 else mode
+
+
+def group_deployments(group: Any) -> list[Mapping[str, Any]]:
+    """The running router's deployments of `group` (empty outside a proxy or for an unknown name)."""
+    import sys
+
+    proxy_server = sys.modules.get("litellm.proxy.proxy_server")
+    router = getattr(proxy_server, "llm_router", None) if proxy_server is not None else None
+    if router is None or not isinstance(group, str):
+        return []
+    try:
+        found = router.get_model_list(model_name=group)
+    except Exception:  # noqa: BLE001 - an unknown name or a changed router API: LiteLLM decides
+        return []
+    return [d for d in found or [] if isinstance(d, Mapping)]
 
 
 def _status_and_headers(exception: Exception) -> tuple[int | None, dict[str, str]]:
@@ -250,11 +275,37 @@ class TokenRotator(CustomLogger):
             raise ProxyException(message=str(error), type="permission_error", param=MODE_HEADER, code=403) from error
         except ValueError as error:
             raise ProxyException(message=str(error), type="invalid_request_error", param=MODE_HEADER, code=400) from error
+        self._refuse_without_claude_credential(data, mode, requested_mode(headers), may_use_pool, auth_metadata)
         session = session_of(headers, data.get("metadata"))
         metadata = request_metadata(data)
         if metadata is not None:
             metadata[METADATA_KEY] = {"mode": mode, "session": session, "leases": []}
         return data
+
+    def _refuse_without_claude_credential(
+        self, data: Mapping[str, Any], mode: str, requested: str | None, may_use_pool: bool, auth_metadata: Mapping[str, Any]
+    ) -> None:
+        """401 with the fix, before routing (no fallback, no provider call), for a passthrough
+        request to Anthropic's own API that carries no Claude credential."""
+        reason = missing_credential_reason(
+            mode, requested, may_use_pool, len(self.pool()), auth_metadata.get(CLIENT_CLAUDE_CREDENTIAL)
+        )
+        if reason is None or not needs_claude_credential(
+            group_deployments(data.get("model")), self.settings.is_anthropic_api, os.environ
+        ):
+            return
+        logger.warning(LOG_MISSING, data.get("model"), auth_metadata.get("proxy_token_name"), reason)
+        hint_error_header("x-should-retry", "false")
+        refusal = ProxyException(
+            message=missing_credential_message(reason),
+            type="authentication_error",
+            param="authorization",
+            code=401,
+            headers={"x-should-retry": "false"},
+        )
+        install_log_filter()
+        mark_explained(refusal)
+        raise refusal
 
     async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict | None:
         self.configure()
