@@ -27,6 +27,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Final
 
 import httpx
@@ -61,12 +62,17 @@ MODE_HEADER: Final = "x-claude-token-mode"
 MAX_SESSION_LENGTH: Final = 200
 SESSION_HEADER: Final = "x-claude-code-session-id"
 ANTHROPIC_CALL_TYPES: Final = frozenset({"anthropic_messages", "aanthropic_messages"})
-LOG_COOLED: Final = "rotator: pool %s token %s cooling %.0fs (%s after HTTP %s) from %.3f until %.3f"
-LOG_LEASE: Final = "rotator: pool %s token %s leased at %.3f"
+LOG_COOLED: Final = "rotator: pool %s token %s cooling %.0fs (%s after HTTP %s) from %s until %s"
+LOG_LEASE: Final = "rotator: pool %s token %s leased at %s"
 LOG_INVALID: Final = "rotator: pool %s token %s was refused (HTTP %s): replace this credential"
 LOG_STRIPPED: Final = "rotator: removed %d client credential header(s) before %s (%s)"
 LOG_EXHAUSTED: Final = "rotator: pool %s: every token is cooling; the first frees up in %.0fs"
 LOG_STARTUP: Final = "rotator: claude pool %d token(s) %s, mode %s, strategy %s, shared state %s"
+
+
+def local_time(epoch_seconds: float) -> str:
+    """The pool's clock (epoch seconds) as ISO 8601 local time, for log lines people read."""
+    return datetime.fromtimestamp(epoch_seconds).astimezone().isoformat(timespec="milliseconds")
 
 
 def requested_mode(headers: Mapping[str, Any]) -> str | None:
@@ -218,7 +224,7 @@ class TokenRotator(CustomLogger):
         for _ in range(max(1, len(pool))):
             lease = pool.select(session, tried, preferred)
             if lease is not None and logger.isEnabledFor(logging.DEBUG):
-                logger.debug(LOG_LEASE, pool.name, lease.fingerprint, lease.leased_at)
+                logger.debug(LOG_LEASE, pool.name, lease.fingerprint, local_time(lease.leased_at))
             if lease is None or self._shared is None:
                 return lease
             remote = await self._shared.cooling(pool.name, lease.fingerprint)
@@ -240,7 +246,9 @@ class TokenRotator(CustomLogger):
             logger.warning(LOG_INVALID, pool.name, fp, status)
         else:
             start = until - cooldown.seconds if until is not None else self._clock()
-            logger.info(LOG_COOLED, pool.name, fp, cooldown.seconds, cooldown.reason, status, start, until or start)
+            logger.info(
+                LOG_COOLED, pool.name, fp, cooldown.seconds, cooldown.reason, status, local_time(start), local_time(until or start)
+            )
         if self._shared is not None and until is not None:
             await self._shared.set_cooling(pool.name, fp, until, until - self._clock(), cooldown.reason)
 

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +117,11 @@ def send(
 def leases_during_cooldowns(log: str, fp: str) -> list[float]:
     """Times the rotator leased token `fp` while that token was cooling, from its own log
     (DEBUG: each lease; INFO: each cooldown with its start and end on the pool's clock)."""
-    cooldowns = [(float(a), float(b)) for a, b in re.findall(rf"token {fp} cooling .*? from ([\d.]+) until ([\d.]+)", log)]
-    leases = [float(t) for t in re.findall(rf"token {fp} leased at ([\d.]+)", log)]
+    def epoch(text: str) -> float:
+        return datetime.fromisoformat(text).timestamp()  # ISO local time with its offset
+
+    cooldowns = [(epoch(a), epoch(b)) for a, b in re.findall(rf"token {fp} cooling .*? from (\S+) until (\S+)", log)]
+    leases = [epoch(t) for t in re.findall(rf"token {fp} leased at (\S+)", log)]
     assert cooldowns and leases, "no cooldown or no lease of this token was logged: nothing was proven"
     return [t for t in leases for start, end in cooldowns if start < t < end]
 
