@@ -161,8 +161,12 @@ def check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem.render())
     errors = sum(1 for p in problems if p.severity == "error")
-    warnings = len(problems) - errors
-    print(f"{config_path}: {errors} error(s), {warnings} warning(s)" if problems else f"{config_path}: no problems found")
+    warnings = sum(1 for p in problems if p.severity == "warning")
+    off = sum(1 for p in problems if p.severity == "off")
+    summary = f"{errors} error(s), {warnings} warning(s)" if errors or warnings else "no problems found"
+    if off:
+        summary += f"; {off} deployment(s) off until their key is in .env"
+    print(f"{config_path}: {summary}")
     return 1 if errors else 0
 
 
