@@ -107,7 +107,11 @@ def decide_mode(settings: RotatorSettings, requested: str | None, may_use_pool: 
         if requested not in MODES:
             raise ValueError(f"{MODE_HEADER} must be rotate or passthrough, got {requested!r}")
         if requested == "rotate" and not may_use_pool:
-            raise PermissionError("this proxy token may not use the shared Claude pool; send your own credential")
+            raise PermissionError(
+                "this proxy token may not use the shared Claude pool (a passthrough client in PROXY_STATIC_TOKENS): "
+                "drop the x-claude-token-mode: rotate header and use your own Claude login (the settings "
+                "`litellm-plugins claude-settings --client <name>` prints), or ask the admin for a `:pool` client"
+            )
         mode = requested
     else:
         mode = settings.mode if may_use_pool else "passthrough"
@@ -280,7 +284,9 @@ class TokenRotator(CustomLogger):
         try:
             mode = decide_mode(self.settings, requested_mode(headers), may_use_pool, len(self.pool()))
         except PermissionError as error:
-            raise ProxyException(message=str(error), type="permission_error", param=MODE_HEADER, code=403) from error
+            raise ProxyException(
+                message=str(error), type="permission_error", param=MODE_HEADER, code=403, headers={"x-should-retry": "false"}
+            ) from error
         except ValueError as error:
             raise ProxyException(message=str(error), type="invalid_request_error", param=MODE_HEADER, code=400) from error
         self._refuse_without_claude_credential(data, mode, requested_mode(headers), may_use_pool, auth_metadata)

@@ -59,7 +59,9 @@ def explain_credential_error(request_data: Any, exception: Exception, status: in
         return  # a fallback's failure hook saw it already
     upstream = clean_message(message)[:300]
     try:
-        exception.message = fix if "Missing Anthropic API Key" in upstream else f"{fix}. Upstream said: {upstream}"  # type: ignore[attr-defined]
+        # The upstream's own words go to the log line only: "invalid x-api-key" would make Claude
+        # Code print its generic "Not logged in" instead of this fix.
+        exception.message = fix  # type: ignore[attr-defined]
     except AttributeError:
         return
     install_log_filter()

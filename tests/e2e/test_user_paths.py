@@ -232,3 +232,20 @@ def test_d_named_clients_get_the_settings_their_permission_allows(
     output = run.stdout + run.stderr
     assert run.returncode != 0 and "may not use the proxy's Claude pool" in output, output
     assert rejected(pool_proxy) - before == 1 and messages_seen(anthropic_fake) == []
+
+
+def test_a_an_expired_login_refused_by_anthropic_fails_once_with_the_fix_and_one_log_line(
+    own_login_proxy: ProxyProcess, anthropic_fake: FakeAnthropic, tmp_path: Path
+) -> None:
+    expired = "sk-ant-oat01-paths-expired-login-" + "e" * 40
+    before, log_before = rejected(own_login_proxy), len(own_login_proxy.log_text())
+    run = claude(printed_settings(own_login_proxy), tmp_path, "Reply with nope", CLAUDE_CODE_OAUTH_TOKEN=expired)
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output
+    assert "Anthropic refused the Claude credential this client sent" in output and "/login" in output, output
+    # x-should-retry: false; Claude Code itself tries an OAuth login a second time after a 401.
+    assert 1 <= rejected(own_login_proxy) - before <= 2
+    seen = [r.header("authorization") for r in messages_seen(anthropic_fake)]  # refused: no accepted credential
+    assert 1 <= len(seen) <= 2 and set(seen) == {f"Bearer {expired}"}
+    new_log = own_login_proxy.log_text()[log_before:]
+    assert "Traceback" not in new_log and new_log.count("refused the credential") == len(seen)
