@@ -199,3 +199,18 @@ def test_every_option_has_help_with_its_default_and_there_is_a_version(tmp_path:
     for name, sub in subparsers.choices.items():
         for action in sub._actions:
             assert action.help, f"{name} {action.option_strings or action.dest} has no help text"
+
+
+def test_bootstrap_says_what_it_is_doing_on_the_first_install_only(tmp_path: Path) -> None:
+    # A stand-in interpreter: `-m venv DIR` makes DIR/bin/python (this same stub); pip "installs" nothing.
+    stub = tmp_path / "python-stub"
+    stub.write_text(
+        '#!/bin/sh\nif [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; fi\nexit 0\n'
+    )
+    stub.chmod(0o755)
+    env = {**base_environment(), "VENV": str(tmp_path / "venv"), "PYTHON": str(stub)}
+    command = ["bash", "-c", f"source {REPO_ROOT / 'scripts' / 'bootstrap.sh'}"]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert "litellm_plugins: installing" in first.stderr and str(tmp_path / "venv") in first.stderr
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert "installing" not in again.stderr  # installed already: silent
