@@ -1,13 +1,20 @@
-"""`litellm-plugins`: the bundle's command line.
+"""`litellm-plugins`: the bundle's command line (`--help` on each command lists its options and defaults).
 
     litellm-plugins serve [--config config.yaml] [--env-file .env] [--host 127.0.0.1] [--port 4000]
     litellm-plugins pool [--url http://127.0.0.1:4000] [--env-file .env] [--json]
     litellm-plugins check [--config config.yaml] [--env-file .env]
-    litellm-plugins claude-settings [--url ...] [--model M] [--passthrough] [--write PATH]
+    litellm-plugins claude-settings [--url ...] [--client NAME] [--model M] [--passthrough] [--write PATH]
+    litellm-plugins --version
 
 `serve` is the quick start: it creates `.env` secrets and `config.yaml` when missing, loads `.env`
-with python-dotenv, keeps the deployments whose keys are present, prints the live model groups
-and the Claude Code settings, and runs `litellm --config` on the result.
+with python-dotenv, keeps the deployments whose keys are present, refuses a port that is already
+taken (LiteLLM would silently move to another), prints the live model groups and the commands that
+print the Claude Code settings, and runs `litellm --config` on the result.
+
+`claude-settings` prints the settings for the user's path (:func:`quickstart.settings_path`): their
+own Claude login by default, the proxy's pool when CLAUDE_OAUTH_TOKENS is set and the client may
+use it, a provider group with `--model <group>`. With no proxy token to print it exits 2 and says
+where it looked; `--write` keeps the previous file as `<name>.bak`.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import os
 import shutil
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -41,6 +48,12 @@ def _self_command() -> str:
     if not beside.exists() or (found and Path(found).resolve() == beside.resolve()):
         return "litellm-plugins"
     return str(beside)
+
+
+def pool_configured(environ: Mapping[str, str]) -> bool:
+    """The proxy serves Claude from CLAUDE_OAUTH_TOKENS (unless CLAUDE_TOKEN_MODE=passthrough)."""
+    mode = (environ.get("CLAUDE_TOKEN_MODE") or "rotate").strip().lower()
+    return bool((environ.get("CLAUDE_OAUTH_TOKENS") or "").strip()) and mode != "passthrough"
 
 
 def port_in_use(host: str, port: int) -> str | None:
@@ -79,7 +92,7 @@ def serve(args: argparse.Namespace) -> int:
         )
         return 1
     base_url = f"http://{args.host}:{args.port}"
-    path = quickstart.settings_path(bool(os.environ.get("CLAUDE_OAUTH_TOKENS", "").strip()), True, None)
+    path = quickstart.settings_path(pool_configured(os.environ), True, None)
     env_option = None if env_path == Path(".env").resolve() else str(env_path)
     instructions = quickstart.settings_instructions(base_url, path, _self_command(), env_option)
     print(quickstart.banner(quickstart.live_groups(effective), notes, base_url, instructions), file=sys.stderr)
@@ -203,10 +216,7 @@ def claude_settings(args: argparse.Namespace) -> int:
         names = ", ".join(sorted(tokens))
         print(f"litellm-plugins claude-settings: choose a client with --client ({names})", file=sys.stderr)
         return 2
-    pool_configured = bool(os.environ.get("CLAUDE_OAUTH_TOKENS", "").strip()) and (
-        os.environ.get("CLAUDE_TOKEN_MODE", "rotate").strip().lower() != "passthrough"
-    )
-    path = quickstart.settings_path(pool_configured, token.may_use_pool, args.model, args.passthrough)
+    path = quickstart.settings_path(pool_configured(os.environ), token.may_use_pool, args.model, args.passthrough)
     env = quickstart.claude_code_env(args.url.rstrip("/"), token.secret.reveal(), path, args.model)
     for variable, value in (
         ("ANTHROPIC_DEFAULT_HAIKU_MODEL", args.haiku_model),
