@@ -65,6 +65,12 @@ def readme_like_config(anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAICha
             "litellm_params": {"model": "openai/deepseek-chat", "api_base": openai_fake.api_base, "api_key": OPENAI_KEY},
             "model_info": {"max_output_tokens": 8192, "supports_reasoning": False},
         },
+        # An operator's mistake: the provider refuses the key in .env.
+        {
+            "model_name": "wrong-key",
+            "litellm_params": {"model": "openai/deepseek-chat", "api_base": openai_fake.api_base, "api_key": "sk-revoked-key"},
+            "model_info": {"max_output_tokens": 8192},
+        },
     ]
     return plugin_config(
         model_list,
@@ -249,3 +255,17 @@ def test_a_an_expired_login_refused_by_anthropic_fails_once_with_the_fix_and_one
     assert 1 <= len(seen) <= 2 and set(seen) == {f"Bearer {expired}"}
     new_log = own_login_proxy.log_text()[log_before:]
     assert "Traceback" not in new_log and new_log.count("refused the credential") == len(seen)
+
+
+def test_c_a_provider_refusing_the_operators_key_fails_once_saying_which_setting_to_fix(
+    own_login_proxy: ProxyProcess, openai_fake: FakeOpenAIChat, tmp_path: Path
+) -> None:
+    before, log_before = rejected(own_login_proxy), len(own_login_proxy.log_text())
+    run = claude(printed_settings(own_login_proxy, "--model", "wrong-key"), tmp_path, "Reply with nope")
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output
+    assert "The provider refused the proxy's key for this model group" in output and ".env" in output, output
+    assert rejected(own_login_proxy) - before == 1  # x-should-retry: false
+    new_log = own_login_proxy.log_text()[log_before:]
+    assert "Traceback" not in new_log and new_log.count("refused the credential") == 1
+    assert "sk-revoked-key" not in output
