@@ -35,6 +35,7 @@ from typing import Any, Final
 from litellm.proxy._types import LitellmUserRoles, ProxyException, UserAPIKeyAuth
 from litellm.proxy.auth.route_checks import RouteChecks
 
+from .claude_credential import CLIENT_CLAUDE_CREDENTIAL
 from .proxy_tokens import (
     CLIENT_CREDENTIAL_PREFIX,
     LOOPBACK_NAME,
@@ -200,4 +201,8 @@ class StaticTokenAuth:
         from litellm.proxy.auth.auth_utils import get_request_route
 
         peer = request.client.host if request.client is not None else None
-        return self.authenticate(request.headers, peer, get_request_route(request))
+        result = self.authenticate(request.headers, peer, get_request_route(request))
+        # For the rotator's "no Claude credential" 401 (LiteLLM redacts these headers later).
+        if isinstance(result.metadata, dict):
+            result.metadata[CLIENT_CLAUDE_CREDENTIAL] = credential_candidates(request.headers)[1]
+        return result

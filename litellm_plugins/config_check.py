@@ -1,26 +1,38 @@
 """`litellm-plugins check`: every problem in `config.yaml` + `.env`, found before a session fails.
 
-Each problem says what is wrong, where, and how to fix it. Checks:
-- `os.environ/NAME` references whose variable is unset or empty;
+Each problem says what is wrong, where, and how to fix it; each root cause is reported once.
+Severities: `error` (the proxy would fail or misbehave: exit 1), `warning`, and `off` (a group
+whose key is not set: `serve` leaves it off, so it is no error). Checks:
+- `os.environ/NAME` references whose variable is unset or empty (the group is "off");
+- unknown keys in the bundle's section (`litellm_plugins.model_alias`, `thinkng`, pool entries)
+  and in `router_settings` (known keys from LiteLLM's own `Router`, e.g. `fallback` for `fallbacks`);
+- `model_info` values of the wrong type for the keys the bundle (and LiteLLM) reads
+  (`max_output_tokens: "8k"`);
 - fallbacks (and context-window / content-policy fallbacks) naming groups that do not exist;
 - `litellm_plugins.model_aliases`: patterns that match no Claude model id Claude Code sends, and
   targets that are not groups;
 - callbacks and `custom_auth` that fail to import;
 - a missing or weak `LITELLM_MASTER_KEY`; proxy tokens that the auth plugin would refuse; an open
   proxy with no token at all (a warning);
-- a Claude token pool with no deployment on Anthropic's own API to use it;
+- a Claude token pool with no deployment on Anthropic's API to use it;
 - rotator and plugin settings that would stop the proxy at startup.
 """
 
 from __future__ import annotations
 
+import difflib
+import importlib.util
+import inspect
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from .model_aliases import unmatched_patterns
+from .model_info_rules import model_info_problems
 from .quickstart import env_references
-from .settings import SettingsError, parse_settings
+from .settings import KNOWN_KEYS, POOL_KEYS, SECTION, SettingsError, parse_settings
 
 MIN_MASTER_KEY_LENGTH: Final = 32
 # Model ids Claude Code sends (defaults of recent releases), to test alias patterns against.
@@ -36,12 +48,13 @@ CLAUDE_CODE_MODEL_IDS: Final = (
     "claude-haiku-4-5-20251001",
     "claude-3-5-haiku-20241022",
 )
+LOAD_FAILURE: Final = " fails to load: "
 FALLBACK_KEYS: Final = ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks")
 
 
 @dataclass(frozen=True)
 class Problem:
-    severity: str  # "error" | "warning"
+    severity: str  # "error" | "warning" | "off"
     where: str
     message: str
 
@@ -59,21 +72,63 @@ def check_env_references(config: Mapping[str, Any], environ: Mapping[str, str]) 
         if not isinstance(deployment, Mapping):
             problems.append(Problem("error", f"model_list[{index}]", "each entry must be a mapping with model_name and litellm_params"))
             continue
-        for name in sorted(env_references(deployment.get("litellm_params"))):
-            if not environ.get(name):
-                problems.append(
-                    Problem(
-                        "error",
-                        f"model_list[{index}] ({deployment.get('model_name')})",
-                        f"{name} is not set: add it to .env, remove the deployment, or start with "
-                        "`litellm-plugins serve`, which leaves groups without a key off",
-                    )
+        missing = sorted(name for name in env_references(deployment.get("litellm_params")) if not environ.get(name))
+        if missing:
+            problems.append(
+                Problem(
+                    "off",
+                    f"model_list[{index}] ({deployment.get('model_name')})",
+                    f"{', '.join(missing)} not set: `litellm-plugins serve` leaves this deployment off; add "
+                    f"{'it' if len(missing) == 1 else 'them'} to .env to turn it on (with plain `litellm --config` "
+                    "its requests would fail)",
                 )
+            )
     for section in ("general_settings", "litellm_settings", "router_settings"):
         for name in sorted(env_references(config.get(section) or {})):
             if not environ.get(name) and name != "LITELLM_MASTER_KEY":  # check_secrets says more
                 problems.append(Problem("error", section, f"{name} is not set: add it to .env"))
     return problems
+
+
+def _unknown(where: str, keys: Any, known: frozenset[str] | set[str]) -> list[Problem]:
+    problems = []
+    for key in sorted(str(k) for k in keys if str(k) not in known):
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
+        problems.append(Problem("error", f"{where}.{key}", f"unknown setting (ignored, so it does nothing): {hint}"))
+    return problems
+
+
+def router_setting_names() -> frozenset[str]:
+    """The keys LiteLLM's proxy passes to its Router (it ignores every other with a warning)."""
+    import litellm
+
+    valid = getattr(litellm.Router, "get_valid_args", None)
+    names = valid() if callable(valid) else list(inspect.signature(litellm.Router.__init__).parameters)
+    return frozenset(str(name) for name in names if name not in ("self", "model_list"))
+
+
+def check_unknown_keys(config: Mapping[str, Any], router_names: Callable[[], frozenset[str]] = router_setting_names) -> list[Problem]:
+    problems: list[Problem] = []
+    plugins = config.get(SECTION)
+    if isinstance(plugins, Mapping):
+        problems += _unknown(SECTION, plugins, KNOWN_KEYS)
+        pools = plugins.get("pools")
+        if isinstance(pools, Mapping):
+            for name, spec in pools.items():
+                if isinstance(spec, Mapping):
+                    problems += _unknown(f"{SECTION}.pools.{name}", spec, POOL_KEYS)
+    router = config.get("router_settings")
+    if isinstance(router, Mapping) and router:
+        problems += _unknown("router_settings", router, router_names())
+    return problems
+
+
+def check_model_info(config: Mapping[str, Any]) -> list[Problem]:
+    return [
+        Problem("error", where, f"{message}: LiteLLM answers every request to this group with a 500 (the proxy refuses to start)")
+        for where, message in model_info_problems(config.get("model_list"))
+    ]
 
 
 def check_fallbacks(config: Mapping[str, Any]) -> list[Problem]:
@@ -129,8 +184,24 @@ def check_plugins(config: Mapping[str, Any], config_path: str, load: Callable[[s
         try:
             load(value, config_path)
         except Exception as error:  # noqa: BLE001 - report any import or settings failure
-            problems.append(Problem("error", where, f"{value} fails to load: {type(error).__name__}: {error}"))
+            missing = _missing_name(value) if isinstance(error, SettingsError) else None
+            # A settings error (reported on its own line) hides a misspelt name: say both.
+            cause = missing or f"{type(error).__name__}: {error}"
+            problems.append(Problem("error", where, f"{value}{LOAD_FAILURE}{cause}"))
     return problems
+
+
+def _missing_name(value: str) -> str | None:
+    """"no name X in module M" when module M's source does not define X (found without running it)."""
+    module, _, name = value.rpartition(".")
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    source = Path(spec.origin).read_text(encoding="utf-8")
+    return None if re.search(rf"\b{re.escape(name)}\b", source) else f"no name {name!r} in {module}"
 
 
 def check_secrets(config: Mapping[str, Any], environ: Mapping[str, str]) -> list[Problem]:
@@ -214,5 +285,20 @@ def check_config(
     problems += check_secrets(config, environ)
     problems += check_pool(config, environ)
     problems += check_plugin_sections(config)
+    problems += check_unknown_keys(config)
+    problems += check_model_info(config)
     problems += check_plugins(config, config_path, load)
-    return problems
+    return once_per_root_cause(problems)
+
+
+def once_per_root_cause(problems: list[Problem]) -> list[Problem]:
+    """One line per root cause: a weak token breaks the auth plugin and every callback that
+    loads it; the token's own line says it, the load failures repeating it are dropped."""
+    kept: list[Problem] = []
+    for problem in problems:
+        if LOAD_FAILURE in problem.message:
+            cause = problem.message.split(": ", 2)[-1]
+            if any(cause in earlier.message for earlier in kept):
+                continue
+        kept.append(problem)
+    return kept

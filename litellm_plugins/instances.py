@@ -4,7 +4,8 @@ Kept apart from :mod:`litellm_plugins.hooks` so that LiteLLM executing `hooks.py
 docstring) still finds these objects in `sys.modules` instead of building second copies.
 
 When the proxy loads its config (LiteLLM imports this module then), the settings of every
-plugin are read and validated, so a weak proxy token or a malformed pool stops the proxy at
+plugin are read and validated, so a weak proxy token, a malformed pool or a `model_info` value
+of the wrong type (which LiteLLM would answer with a 500 on every request) stops the proxy at
 startup with a message that says how to fix it, and the bundle's ASGI layers are installed on
 the proxy app: the request guard, Anthropic-shaped errors on /v1/messages, the pool status route, the
 count_tokens route (:mod:`litellm_plugins.count_tokens`) and the garbage-collection tuning of `litellm_plugins.garbage_collection` when it is configured.
@@ -23,7 +24,8 @@ from litellm_plugins.logging_setup import configure_logging
 from litellm_plugins.protocol_errors import install as install_protocol_errors
 from litellm_plugins.request_guard import install as install_request_guard
 from litellm_plugins.rotator import TokenRotator
-from litellm_plugins.settings import load_settings
+from litellm_plugins.model_info_rules import validate_model_list
+from litellm_plugins.settings import SECTION, load_document, parse_settings
 from litellm_plugins.status_route import install as install_status_route
 from litellm_plugins.thinking import ThinkingStripper
 from litellm_plugins.transformer import RequestTransformer
@@ -40,7 +42,9 @@ upstream_guard = UpstreamGuard()
 
 _proxy_server = sys.modules.get("litellm.proxy.proxy_server")
 if _proxy_server is not None:  # loaded by the proxy: validate now, not at the first request
-    _plugin_settings = load_settings()  # config.yaml read once for every plugin that validates now
+    _document = load_document()  # config.yaml read once for every plugin that validates now
+    validate_model_list(_document.get("model_list"))  # LiteLLM would answer 500 to each request
+    _plugin_settings = parse_settings(_document.get(SECTION))
     token_rotator.configure(_plugin_settings)
     thinking_stripper.configure(_plugin_settings)
     _gc_settings = parse_gc_settings(_plugin_settings)

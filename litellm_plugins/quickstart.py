@@ -6,13 +6,13 @@
 - The effective config keeps only deployments whose `os.environ/...` references are set, and
   drops aliases and fallbacks that name groups left without a deployment, so each provider whose
   key is in `.env` is live and the others are simply absent instead of failing at request time.
-- A banner lists the live model groups and the Claude Code settings to use.
+- A banner lists the live model groups and the commands that print the Claude Code settings for
+  each user path (:func:`claude_code_env` is the one generator of those settings).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import re
 import secrets
 import shutil
@@ -120,24 +120,88 @@ def live_groups(config: Mapping[str, Any]) -> list[str]:
     return list(seen)
 
 
-def claude_code_env(base_url: str, token: str | None, model: str | None = None) -> dict[str, str]:
+# How Claude Code reaches Anthropic through the proxy (`litellm-plugins claude-settings`):
+OWN_LOGIN: Final = "own-login"  # the user's Claude login passes through; the default with no pool
+POOL: Final = "pool"  # the proxy's CLAUDE_OAUTH_TOKENS answer; Claude Code needs no login
+PROVIDER: Final = "provider"  # every model is a non-Claude group; no Claude at all
+SETTINGS_PATHS: Final = (OWN_LOGIN, POOL, PROVIDER)
+PATH_DESCRIPTIONS: Final = {
+    OWN_LOGIN: "your own Claude login (Claude Code keeps it; the proxy token travels in a header)",
+    POOL: "the proxy's Claude token pool (CLAUDE_OAUTH_TOKENS; Claude Code needs no login)",
+    PROVIDER: "a provider's model group only (no Claude login or pool needed)",
+}
+MODEL_DEFAULTS: Final = ("ANTHROPIC_DEFAULT_HAIKU_MODEL", "ANTHROPIC_DEFAULT_SONNET_MODEL", "ANTHROPIC_DEFAULT_OPUS_MODEL")
+
+
+def is_claude_model(model: str | None) -> bool:
+    return bool(model) and str(model).lower().startswith("claude")
+
+
+def settings_path(pool_configured: bool, may_use_pool: bool, model: str | None, passthrough: bool = False) -> str:
+    """Which user path the settings are for: the pool when this client may use one, a provider
+    group when the model asked for is not Claude, else the user's own Claude login."""
+    if passthrough:
+        return OWN_LOGIN
+    if pool_configured and may_use_pool:
+        return POOL
+    if model and not is_claude_model(model):
+        return PROVIDER
+    return OWN_LOGIN
+
+
+def claude_code_env(base_url: str, token: str, path: str = OWN_LOGIN, model: str | None = None) -> dict[str, str]:
+    """Claude Code's settings.json `env` for one user path: the one generator behind
+    `claude-settings`, the `serve` banner and the README."""
+    if path not in SETTINGS_PATHS:
+        raise ValueError(f"path must be one of {', '.join(SETTINGS_PATHS)}, got {path!r}")
     env = {"ANTHROPIC_BASE_URL": base_url, "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "API_TIMEOUT_MS": "600000"}
-    if token:
-        env["ANTHROPIC_CUSTOM_HEADERS"] = f"x-litellm-api-key: {token}"
+    headers = [f"x-litellm-api-key: {token}"]
+    if path == OWN_LOGIN:
+        # No ANTHROPIC_AUTH_TOKEN: it would replace the user's Claude login.
+        headers.append("x-claude-token-mode: passthrough")
+    else:
+        env["ANTHROPIC_AUTH_TOKEN"] = token  # Claude Code wants a credential to start
+    env["ANTHROPIC_CUSTOM_HEADERS"] = "\n".join(headers)
     if model:
         env["ANTHROPIC_MODEL"] = model
+        if path == PROVIDER:
+            # Background (haiku) and /model picks must not reach Anthropic either.
+            env.update({name: model for name in MODEL_DEFAULTS})
     return env
 
 
-def banner(groups: list[str], notes: list[str], base_url: str, token_hint: str) -> str:
+def settings_commands(base_url: str, command: str = "litellm-plugins", env_file: str | None = None) -> list[str]:
+    """The copy-pasteable commands that print and write Claude Code's settings (with the real token)."""
+    options = f" --url {base_url}" + (f" --env-file {env_file}" if env_file else "")
+    return [
+        f"{command} claude-settings{options}",
+        f"{command} claude-settings{options} --write ~",
+        f"{command} claude-settings{options} --model <group>",
+    ]
+
+
+def settings_instructions(base_url: str, path: str, command: str = "litellm-plugins", env_file: str | None = None) -> str:
+    """What `serve` prints (and the README shows) about Claude Code's settings."""
+    show, write, provider = settings_commands(base_url, command, env_file)
+    lines = [
+        f"Claude Code settings for {PATH_DESCRIPTIONS[path]}:",
+        f"  print them (with your proxy token):  {show}",
+        f"  or write ~/.claude/settings.json:    {write}   (keeps a .bak of the old file)",
+        f"  no Claude at all, one model group:   {provider}",
+    ]
+    if path == OWN_LOGIN:
+        lines.append("  Claude Code must be logged in (`claude`, then /login; or `claude setup-token` and CLAUDE_CODE_OAUTH_TOKEN),")
+        lines.append("  or set CLAUDE_OAUTH_TOKENS in .env to serve Claude from the proxy's pool.")
+    return "\n".join(lines)
+
+
+def banner(groups: list[str], notes: list[str], base_url: str, instructions: str) -> str:
     lines = [f"litellm_plugins: proxy on {base_url}", "live model groups:"]
     lines += [f"  - {group}" for group in groups] or ["  (none)"]
     if notes:
         lines.append("not live:")
         lines += [f"  - {note}" for note in notes]
-    settings = {"env": claude_code_env(base_url, token_hint)}
-    lines.append("Claude Code settings (~/.claude/settings.json), token from PROXY_STATIC_TOKEN in .env:")
-    lines.append(json.dumps(settings, indent=2))
+    lines.append(instructions)
     return "\n".join(lines)
 
 

@@ -24,8 +24,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Final
 
 import httpx
@@ -33,6 +35,15 @@ import litellm
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import ProxyException
 
+from .claude_credential import (
+    CLIENT_CLAUDE_CREDENTIAL,
+    LOG_MISSING,
+    install_log_filter,
+    mark_explained,
+    missing_credential_message,
+    missing_credential_reason,
+    needs_claude_credential,
+)
 from .cooldown import cooldown_for
 from .credential_isolation import strip_client_credentials
 from .deployment import provider_of
@@ -51,12 +62,17 @@ MODE_HEADER: Final = "x-claude-token-mode"
 MAX_SESSION_LENGTH: Final = 200
 SESSION_HEADER: Final = "x-claude-code-session-id"
 ANTHROPIC_CALL_TYPES: Final = frozenset({"anthropic_messages", "aanthropic_messages"})
-LOG_COOLED: Final = "rotator: pool %s token %s cooling %.0fs (%s after HTTP %s) from %.3f until %.3f"
-LOG_LEASE: Final = "rotator: pool %s token %s leased at %.3f"
+LOG_COOLED: Final = "rotator: pool %s token %s cooling %.0fs (%s after HTTP %s) from %s until %s"
+LOG_LEASE: Final = "rotator: pool %s token %s leased at %s"
 LOG_INVALID: Final = "rotator: pool %s token %s was refused (HTTP %s): replace this credential"
 LOG_STRIPPED: Final = "rotator: removed %d client credential header(s) before %s (%s)"
 LOG_EXHAUSTED: Final = "rotator: pool %s: every token is cooling; the first frees up in %.0fs"
 LOG_STARTUP: Final = "rotator: claude pool %d token(s) %s, mode %s, strategy %s, shared state %s"
+
+
+def local_time(epoch_seconds: float) -> str:
+    """The pool's clock (epoch seconds) as ISO 8601 local time, for log lines people read."""
+    return datetime.fromtimestamp(epoch_seconds).astimezone().isoformat(timespec="milliseconds")
 
 
 def requested_mode(headers: Mapping[str, Any]) -> str | None:
@@ -105,11 +121,30 @@ def decide_mode(settings: RotatorSettings, requested: str | None, may_use_pool: 
         if requested not in MODES:
             raise ValueError(f"{MODE_HEADER} must be rotate or passthrough, got {requested!r}")
         if requested == "rotate" and not may_use_pool:
-            raise PermissionError("this proxy token may not use the shared Claude pool; send your own credential")
+            raise PermissionError(
+                "this proxy token may not use the shared Claude pool (a passthrough client in PROXY_STATIC_TOKENS): "
+                "drop the x-claude-token-mode: rotate header and use your own Claude login (the settings "
+                "`litellm-plugins claude-settings --client <name>` prints), or ask the admin for a `:pool` client"
+            )
         mode = requested
     else:
         mode = settings.mode if may_use_pool else "passthrough"
     return "passthrough" if mode == "rotate" and pool_size == 0 else mode
+
+
+def group_deployments(group: Any) -> list[Mapping[str, Any]]:
+    """The running router's deployments of `group` (empty outside a proxy or for an unknown name)."""
+    import sys
+
+    proxy_server = sys.modules.get("litellm.proxy.proxy_server")
+    router = getattr(proxy_server, "llm_router", None) if proxy_server is not None else None
+    if router is None or not isinstance(group, str):
+        return []
+    try:
+        found = router.get_model_list(model_name=group)
+    except Exception:  # noqa: BLE001 - an unknown name or a changed router API: LiteLLM decides
+        return []
+    return [d for d in found or [] if isinstance(d, Mapping)]
 
 
 def _status_and_headers(exception: Exception) -> tuple[int | None, dict[str, str]]:
@@ -207,7 +242,7 @@ class TokenRotator(CustomLogger):
         for _ in range(max(1, len(pool))):
             lease = pool.select(session, tried, preferred)
             if lease is not None and logger.isEnabledFor(logging.DEBUG):
-                logger.debug(LOG_LEASE, pool.name, lease.fingerprint, lease.leased_at)
+                logger.debug(LOG_LEASE, pool.name, lease.fingerprint, local_time(lease.leased_at))
             if lease is None or self._shared is None:
                 return lease
             remote = await self._shared.cooling(pool.name, lease.fingerprint)
@@ -229,7 +264,9 @@ class TokenRotator(CustomLogger):
             logger.warning(LOG_INVALID, pool.name, fp, status)
         else:
             start = until - cooldown.seconds if until is not None else self._clock()
-            logger.info(LOG_COOLED, pool.name, fp, cooldown.seconds, cooldown.reason, status, start, until or start)
+            logger.info(
+                LOG_COOLED, pool.name, fp, cooldown.seconds, cooldown.reason, status, local_time(start), local_time(until or start)
+            )
         if self._shared is not None and until is not None:
             await self._shared.set_cooling(pool.name, fp, until, until - self._clock(), cooldown.reason)
 
@@ -276,14 +313,42 @@ class TokenRotator(CustomLogger):
         try:
             mode = decide_mode(self.settings, requested_mode(headers), may_use_pool, len(self.pool()))
         except PermissionError as error:
-            raise ProxyException(message=str(error), type="permission_error", param=MODE_HEADER, code=403) from error
+            raise ProxyException(
+                message=str(error), type="permission_error", param=MODE_HEADER, code=403, headers={"x-should-retry": "false"}
+            ) from error
         except ValueError as error:
             raise ProxyException(message=str(error), type="invalid_request_error", param=MODE_HEADER, code=400) from error
+        self._refuse_without_claude_credential(data, mode, requested_mode(headers), may_use_pool, auth_metadata)
         session = session_of(headers, data.get("metadata"))
         metadata = request_metadata(data)
         if metadata is not None:
             metadata[METADATA_KEY] = {"mode": mode, "session": session, "leases": []}
         return data
+
+    def _refuse_without_claude_credential(
+        self, data: Mapping[str, Any], mode: str, requested: str | None, may_use_pool: bool, auth_metadata: Mapping[str, Any]
+    ) -> None:
+        """401 with the fix, before routing (no fallback, no provider call), for a passthrough
+        request to Anthropic's own API that carries no Claude credential."""
+        reason = missing_credential_reason(
+            mode, requested, may_use_pool, len(self.pool()), auth_metadata.get(CLIENT_CLAUDE_CREDENTIAL)
+        )
+        if reason is None or not needs_claude_credential(
+            group_deployments(data.get("model")), self.settings.is_anthropic_api, os.environ
+        ):
+            return
+        logger.warning(LOG_MISSING, data.get("model"), auth_metadata.get("proxy_token_name"), reason)
+        hint_error_header("x-should-retry", "false")
+        refusal = ProxyException(
+            message=missing_credential_message(reason),
+            type="authentication_error",
+            param="authorization",
+            code=401,
+            headers={"x-should-retry": "false"},
+        )
+        install_log_filter()
+        mark_explained(refusal)
+        raise refusal
 
     async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict | None:
         self.configure()

@@ -26,6 +26,10 @@ import yaml
 logger = logging.getLogger(__name__)
 
 SECTION = "litellm_plugins"
+# Every key the bundle reads in its section (`litellm-plugins check` refuses others: a typo such as
+# `model_alias` would otherwise be ignored). Add a new setting here.
+KNOWN_KEYS = frozenset({"model_aliases", "anthropic_api_bases", "pools", "thinking", "garbage_collection"})
+POOL_KEYS = frozenset({"tokens", "strategy", "model_groups"})
 
 
 class SettingsError(ValueError):
@@ -96,13 +100,18 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path | None:
     return Path(fallback) if fallback else None
 
 
-def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> PluginSettings:
+def load_document(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Mapping[str, Any]:
+    """The whole config.yaml the proxy loaded ({} when there is none)."""
     path = path or config_path(environ)
     if path is None or not path.is_file():
         logger.info("litellm_plugins: no config.yaml found; plugin defaults in force")
-        return PluginSettings()
+        return {}
     with path.open(encoding="utf-8") as handle:
         document = yaml.safe_load(handle) or {}
     if not isinstance(document, Mapping):
         raise SettingsError(f"{path} is not a YAML mapping")
-    return parse_settings(document.get(SECTION))
+    return document
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> PluginSettings:
+    return parse_settings(load_document(path, environ).get(SECTION))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -50,10 +53,19 @@ def test_serve_generates_secrets_and_starts_with_the_embedded_default(tmp_path: 
         assert names == ["anthropic", "anthropic-fast"], names
         output = log_path.read_text()
         assert "live model groups:" in output and "  - anthropic" in output
-        assert "ANTHROPIC_BASE_URL" in output and f"http://127.0.0.1:{port}" in output
         assert "DEEPSEEK_API_KEY" in output  # says how to turn a provider on
         for value in secrets.values():
             assert value not in output
+        assert "<PROXY_STATIC_TOKEN>" not in output  # no placeholder to paste
+        # The banner's command, pasted as printed, prints the settings with the real token and URL,
+        # for the default path (the user's own Claude login: no pool in .env).
+        [command_line] = re.findall(r"print them \(with your proxy token\):\s+(.+)", output)
+        printed = subprocess.run(shlex.split(command_line), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        assert printed.returncode == 0, printed.stderr
+        settings = json.loads(printed.stdout)["env"]
+        assert settings["ANTHROPIC_BASE_URL"] == f"http://127.0.0.1:{port}"
+        assert settings["ANTHROPIC_CUSTOM_HEADERS"].startswith(f"x-litellm-api-key: {secrets['PROXY_STATIC_TOKEN']}")
+        assert "ANTHROPIC_AUTH_TOKEN" not in settings
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +117,11 @@ def send(
 def leases_during_cooldowns(log: str, fp: str) -> list[float]:
     """Times the rotator leased token `fp` while that token was cooling, from its own log
     (DEBUG: each lease; INFO: each cooldown with its start and end on the pool's clock)."""
-    cooldowns = [(float(a), float(b)) for a, b in re.findall(rf"token {fp} cooling .*? from ([\d.]+) until ([\d.]+)", log)]
-    leases = [float(t) for t in re.findall(rf"token {fp} leased at ([\d.]+)", log)]
+    def epoch(text: str) -> float:
+        return datetime.fromisoformat(text).timestamp()  # ISO local time with its offset
+
+    cooldowns = [(epoch(a), epoch(b)) for a, b in re.findall(rf"token {fp} cooling .*? from (\S+) until (\S+)", log)]
+    leases = [epoch(t) for t in re.findall(rf"token {fp} leased at (\S+)", log)]
     assert cooldowns and leases, "no cooldown or no lease of this token was logged: nothing was proven"
     return [t for t in leases for start, end in cooldowns if start < t < end]
 
@@ -200,7 +204,28 @@ def test_header_override_is_refused_without_pool_permission(
     response = send(rotator_proxy, token=BOB, headers={"x-claude-token-mode": "rotate"})
     assert response.status_code == 403, response.text
     assert response.json()["type"] == "error" and response.json()["error"]["type"] == "permission_error"
+    assert "own Claude login" in response.json()["error"]["message"]
+    assert response.headers.get("x-should-retry") == "false"
     assert credentials_seen(anthropic_fake) == []
+
+
+@pytest.mark.parametrize("route", ["/v1/messages", "/v1/chat/completions"])
+def test_a_passthrough_client_without_a_claude_credential_gets_a_401_with_the_fix_not_a_fallback(
+    rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAIChat, route: str
+) -> None:
+    served_before = len(openai_fake.requests.all())
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"x-litellm-api-key": BOB, "anthropic-version": "2023-06-01"}
+    response = httpx.post(f"{rotator_proxy.url}{route}", json=body, headers=headers, timeout=60)
+    assert response.status_code == 401, response.text
+    assert response.headers.get("x-should-retry") == "false"
+    error = response.json()["error"]
+    if route == "/v1/messages":
+        assert response.json()["type"] == "error" and error["type"] == "authentication_error"
+    assert error["message"].startswith("No Claude credential: your proxy token may not use the proxy's Claude pool")
+    assert "/login" in error["message"] and "ANTHROPIC_API_KEY" not in error["message"]
+    # Refused before routing: no provider call, and the `sonnet -> deepseek` fallback did not answer instead.
+    assert credentials_seen(anthropic_fake) == [] and len(openai_fake.requests.all()) == served_before
 
 
 def test_third_party_anthropic_endpoint_never_gets_a_claude_credential(
@@ -315,3 +340,4 @@ def test_aliased_claude_ids_reach_anthropic_unchanged_through_a_wildcard_group(
         for model in ("claude-opus-4-1", "claude-haiku-4-5-20251001"):
             assert send(proxy, model=model).status_code == 200
     assert [r.body["model"] for r in anthropic_fake.requests.all()] == ["claude-opus-4-1", "claude-haiku-4-5-20251001"]
+

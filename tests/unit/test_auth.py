@@ -75,6 +75,8 @@ def test_every_header_form_authenticates(headers: dict[str, str]) -> None:
         "proxy_token_name": "alice",
         "may_use_claude_pool": True,
         "token_fingerprint": fingerprint(ALICE),
+        # Whether the client sent a Claude credential of its own (the rotator's missing-credential 401).
+        "sent_claude_credential": any("sk-ant-" in value for value in headers.values()),
     }
     assert ALICE not in result.model_dump_json()
     assert result.user_role is None

@@ -40,10 +40,79 @@ def test_the_example_with_every_key_set_has_no_problem() -> None:
     assert run(example()) == []
 
 
-def test_a_missing_provider_key_names_the_variable_and_the_group() -> None:
+def test_a_missing_provider_key_turns_its_group_off_and_is_no_error() -> None:
     env = {k: v for k, v in GOOD_ENV.items() if k != "DEEPSEEK_API_KEY"}
-    [problem] = errors(run(example(), env))
-    assert "DEEPSEEK_API_KEY" in problem and "(deepseek)" in problem and "serve" in problem
+    problems = run(example(), env)
+    assert errors(problems) == []
+    [problem] = [p.render() for p in problems]
+    assert problem.startswith("off: ") and "DEEPSEEK_API_KEY" in problem and "(deepseek)" in problem and "serve" in problem
+
+
+def test_check_passes_on_the_raw_and_the_effective_config_serve_starts_from() -> None:
+    from litellm_plugins import quickstart
+
+    generated = {"LITELLM_MASTER_KEY": GOOD_ENV["LITELLM_MASTER_KEY"], "PROXY_STATIC_TOKEN": GOOD_ENV["PROXY_STATIC_TOKEN"]}
+    for environ in (generated, {**generated, "ZAI_API_KEY": "k"}, {**generated, "OPENAI_API_KEY": "k"}):
+        effective, notes = quickstart.live_config(example(), environ)
+        assert run(effective, environ) == []
+        raw = run(example(), environ)
+        assert errors(raw) == [] and len(raw) == len(notes) and all(p.severity == "off" for p in raw)
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "hint"),
+    [
+        (lambda c: c["litellm_plugins"].update(model_alias={"claude-*": "glm"}), "litellm_plugins.model_alias", "'model_aliases'"),
+        (lambda c: c["litellm_plugins"].update(thinkng={"strip_response_groups": ["glm"]}), "litellm_plugins.thinkng", "'thinking'"),
+        (
+            lambda c: c["litellm_plugins"].update(pools={"keys": {"tokens": "a,b", "model_groups": ["glm"], "strategie": "sequential"}}),
+            "litellm_plugins.pools.keys.strategie",
+            "'strategy'",
+        ),
+        (lambda c: c["router_settings"].update(fallback=[{"glm": ["deepseek"]}]), "router_settings.fallback", "'fallbacks'"),
+        (lambda c: c["router_settings"].update(num_retry=3), "router_settings.num_retry", "'num_retries'"),
+    ],
+)
+def test_unknown_keys_in_the_bundle_and_router_sections_are_errors(change: Any, where: str, hint: str) -> None:
+    config = example()
+    change(config)
+    [problem] = errors(run(config))
+    assert problem.startswith(f"error: {where}: unknown setting") and hint in problem
+
+
+def test_router_keys_come_from_litellms_router() -> None:
+    from litellm_plugins.config_check import router_setting_names
+
+    names = router_setting_names()
+    assert {"fallbacks", "num_retries", "disable_cooldowns", "routing_strategy", "timeout"} <= names
+    assert "fallback" not in names and "self" not in names
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("max_output_tokens", "8k"), ("max_output_tokens", -1), ("max_output_tokens", True), ("supports_reasoning", "yes"),
+     ("reasoning_input", "maybe"), ("tool_schema", "strict"), ("tool_schema_drop_keys", "format")],
+)  # fmt: skip
+def test_model_info_values_of_the_wrong_type(key: str, value: Any) -> None:
+    config = example()
+    config["model_list"][2]["model_info"][key] = value
+    [problem] = errors(run(config))
+    assert f"model_list[2] (glm).model_info: {key} must be" in problem and repr(value) in problem
+
+
+def test_one_root_cause_is_reported_once() -> None:
+    from litellm_plugins.proxy_tokens import load_auth_settings
+    from litellm_plugins.settings import SettingsError
+
+    env = {**GOOD_ENV, "PROXY_STATIC_TOKEN": "weak"}
+
+    def load_like_the_proxy(value: str, path: str) -> object:
+        return load_auth_settings(env)  # every hook module builds the auth plugin: each load fails alike
+
+    with pytest.raises(SettingsError):
+        load_like_the_proxy("", "")
+    found = errors(run(example(), env, load=load_like_the_proxy))
+    assert len(found) == 1 and "PROXY_STATIC_TOKEN" in found[0], found
 
 
 def test_fallbacks_naming_missing_groups() -> None:

@@ -140,3 +140,28 @@ def test_invalid_requested_mode_is_a_value_error_naming_the_header(requested: st
 def test_invalid_requested_mode_is_refused_before_permission() -> None:
     with pytest.raises(ValueError, match="must be rotate or passthrough"):
         decide_mode(ROTATING, "sideways", False, 3)
+
+
+def test_cooldown_and_lease_log_lines_show_iso_local_times(caplog: Any) -> None:
+    import asyncio
+    import logging
+    from datetime import datetime
+
+    from litellm_plugins.rotator import TokenRotator
+    from litellm_plugins.token_pool import TokenPool
+
+    start = 1_800_000_000.25
+    token = "sk-ant-oat01-iso-log-" + "x" * 30
+    rotator = TokenRotator(RotatorSettings(claude_tokens=(token,)), clock=lambda: start)
+    pool = rotator.pool()
+    assert isinstance(pool, TokenPool)
+    with caplog.at_level(logging.DEBUG, logger="litellm_plugins.rotator"):
+        lease = asyncio.run(rotator.lease(pool, None))
+        assert lease is not None
+        asyncio.run(rotator.report_failure(pool, lease.fingerprint, 429, {"retry-after": "30"}))
+    text = caplog.text
+    assert str(int(start)) not in text  # no raw epoch seconds
+    iso_start = datetime.fromtimestamp(start).astimezone().isoformat(timespec="milliseconds")
+    iso_end = datetime.fromtimestamp(start + 30).astimezone().isoformat(timespec="milliseconds")
+    assert f"leased at {iso_start}" in text
+    assert f"from {iso_start} until {iso_end}" in text
