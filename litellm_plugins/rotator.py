@@ -225,6 +225,8 @@ class TokenRotator(CustomLogger):
 
         async def on_failure(lease: Lease, status: int, headers: Mapping[str, str]) -> Lease | None:
             tried.add(lease.fingerprint)
+            if isinstance(state.get("failovers"), list):  # read by the request log
+                state["failovers"].append(f"{pool.name} {lease.fingerprint} HTTP {status}")
             await self.report_failure(pool, lease.fingerprint, status, headers)
             following = await self.lease(pool, session, frozenset(tried))
             if following is None and status in (429, 529):
@@ -253,7 +255,7 @@ class TokenRotator(CustomLogger):
         session = session_of(headers, data.get("metadata"))
         metadata = request_metadata(data)
         if metadata is not None:
-            metadata[METADATA_KEY] = {"mode": mode, "session": session, "leases": []}
+            metadata[METADATA_KEY] = {"mode": mode, "session": session, "leases": [], "failovers": []}
         return data
 
     async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict | None:
