@@ -13,7 +13,9 @@ import anthropic
 import httpx
 import pytest
 
-from tests.conftest import OPENAI_KEY, openai_deployment
+from litellm_plugins.redaction import fingerprint
+from tests.conftest import openai_deployment
+from tests.fakes.anthropic_messages import FakeAnthropic
 from tests.fakes.openai_chat import FakeOpenAIChat
 from tests.harness import ProxyProcess, plugin_config
 
@@ -21,8 +23,10 @@ pytestmark = pytest.mark.integration
 
 ALICE = "alice-token-0123456789abcdef0123456789abcdef"
 BOB = "bob-token-0123456789abcdef0123456789abcdef00"
+POOL = tuple(f"sk-ant-oat01-request-log-{i}-" + "p" * 40 for i in range(2))
 CALLBACKS = [
     "litellm_plugins.hooks.request_transformer",
+    "litellm_plugins.hooks.token_rotator",
     "litellm_plugins.hooks.upstream_guard",
     "litellm_plugins.hooks.request_log",
 ]
@@ -31,16 +35,37 @@ LINE = re.compile(r"^\d\d:\d\d:\d\d - litellm_plugins:INFO: litellm_plugins\.req
 
 
 @pytest.fixture(scope="module")
-def logged_proxy(openai_fake: FakeOpenAIChat, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+def anthropic_fake() -> Iterator[FakeAnthropic]:
+    fake = FakeAnthropic(oauth_tokens=POOL).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def logged_proxy(
+    openai_fake: FakeOpenAIChat, anthropic_fake: FakeAnthropic, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProxyProcess]:
     base = openai_fake.api_base
     models = [
+        # Anthropic's API (the fake, declared so below), served by the Claude pool.
+        {"model_name": "pooled", "litellm_params": {"model": "anthropic/claude-haiku-4-5", "api_base": anthropic_fake.url}},
         openai_deployment("default", "deepseek-chat", base, max_output_tokens=8192),
         # Cannot be reached: its fallback serves, or (`dead`, no fallback) the client gets a 502.
         openai_deployment("flaky", "deepseek-chat", "http://127.0.0.1:9/v1", max_output_tokens=8192),
         openai_deployment("dead", "deepseek-chat", "http://127.0.0.1:9/v1", max_output_tokens=8192),
     ]
-    config = plugin_config(models, aliases={"claude-*": "flaky"}, fallbacks=[{"flaky": ["default"]}], callbacks=CALLBACKS)
-    env = {"PROXY_STATIC_TOKENS": f"alice:{ALICE}:pool,bob:{BOB}:passthrough"}
+    config = plugin_config(
+        models,
+        aliases={"claude-*": "flaky"},
+        fallbacks=[{"flaky": ["default"]}],
+        callbacks=CALLBACKS,
+        plugins={"anthropic_api_bases": [anthropic_fake.url]},
+    )
+    env = {
+        "PROXY_STATIC_TOKENS": f"alice:{ALICE}:pool,bob:{BOB}:passthrough",
+        "CLAUDE_OAUTH_TOKENS": ",".join(POOL),
+        "CLAUDE_TOKEN_MODE": "rotate",
+    }
     process = ProxyProcess(config, tmp_path_factory.mktemp("request-log"), env=env).start()
     yield process
     process.stop()
@@ -122,3 +147,22 @@ def test_a_model_id_with_cr_lf_cannot_forge_a_log_line(logged_proxy: ProxyProces
     assert 'model="claude-x\\r\\n12:00:00' in line and "...(+" in line  # repr-quoted and capped
     assert not any(found.startswith("request: client='root'") for found in LINE.findall(logged_proxy.log_text()))
     assert "\nrequest: client='root'" not in logged_proxy.log_text()
+
+
+def test_a_pooled_token_failover_is_named_by_fingerprint(logged_proxy: ProxyProcess, anthropic_fake: FakeAnthropic) -> None:
+    sent = {**headers(ALICE), "x-claude-code-session-id": "request-log-session"}
+    body = {"model": "pooled", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}
+    first = httpx.post(f"{logged_proxy.url}/v1/messages", json=body, headers=sent, timeout=60)
+    assert first.status_code == 200, first.text
+    [sticky] = [r.credential for r in anthropic_fake.requests.all() if r.path == "/v1/messages"]
+    anthropic_fake.rate_limit(sticky, retry_after=120)
+    try:
+        response = httpx.post(f"{logged_proxy.url}/v1/messages", json=body, headers=sent, timeout=60)
+    finally:
+        anthropic_fake.set_credential_fault(sticky, None)
+    assert response.status_code == 200, response.text
+    [line] = request_lines(logged_proxy, response.headers["x-litellm-call-id"])
+    assert "client='alice' model='pooled' group='pooled' deployment='anthropic/claude-haiku-4-5' status=200" in line
+    assert f"failovers=['claude {fingerprint(sticky)} HTTP 429']" in line
+    assert "fallbacks=" not in line  # the failover happened inside the attempt
+    assert not any(token in logged_proxy.log_text() for token in POOL)
