@@ -133,8 +133,20 @@ def client_name(*metadata: Mapping[str, Any] | None) -> str | None:
 
 def failure_reason(error_class: object, status: object, normalized: object = None) -> str | None:
     """`InternalServerError 500` (plus LiteLLM's normalized error when it has one)."""
-    words = [w for w in (_str(error_class), str(status) if _str(status) or _int(status) else None, _str(normalized)) if w]
+    status_text = str(status) if _str(status) or _int(status) is not None else None
+    words = [word for word in (_str(error_class), status_text, _str(normalized)) if word]
     return " ".join(words) or None
+
+
+def client_status(exception: BaseException) -> int:
+    """The HTTP status the client got for `exception`: its `status_code` (after the upstream
+    guard's mapping), a ProxyException's `code`, else LiteLLM's catch-all 500."""
+    for value in (getattr(exception, "status_code", None), getattr(exception, "code", None)):
+        if _int(value) is not None:
+            return int(value)
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+    return 500
 
 
 def attempt_from_logging_object(payload: Mapping[str, Any]) -> Attempt:
@@ -202,18 +214,15 @@ def failure_outcome(
     deployment; the ones before it are retries or fallbacks."""
     attempts = list(failed_attempts)
     final = attempts.pop() if attempts else None
-    group = (final.group if final else None) or _str((metadata or {}).get("model_group")) or _str(request_data.get("model"))
-    deployment = (final.deployment if final else None) or _str((metadata or {}).get("deployment"))
-    status = getattr(exception, "status_code", None)
-    code = getattr(exception, "code", None)
-    if not isinstance(status, int):
-        status = int(code) if isinstance(code, str) and code.isdigit() else (code if isinstance(code, int) else None)
+    metadata = metadata or {}
+    group = (final.group if final else None) or _str(metadata.get("model_group")) or _str(request_data.get("model"))
+    deployment = (final.deployment if final else None) or _str(metadata.get("deployment"))
     return RequestOutcome(
         client=client_name(metadata, {"user_api_key_auth_metadata": auth_metadata}),
         requested_model=requested_model(metadata, request_data.get("model")),
         group=group,
         deployment=deployment,
-        status=status if isinstance(status, int) else 500,
+        status=client_status(exception),
         latency_ms=latency_ms,
         stream=request_data.get("stream") is True if "stream" in request_data else None,
         failed_attempts=tuple(attempts),
