@@ -1,6 +1,7 @@
 """`litellm-plugins`: the bundle's command line (`--help` on each command lists its options and defaults).
 
     litellm-plugins serve [--config config.yaml] [--env-file .env] [--host 127.0.0.1] [--port 4000]
+                          [--no-create] [--effective-config PATH]   (Docker: docker-compose.yml)
     litellm-plugins pool [--url http://127.0.0.1:4000] [--env-file .env] [--json]
     litellm-plugins check [--config config.yaml] [--env-file .env]
     litellm-plugins claude-settings [--url ...] [--client NAME] [--model M] [--passthrough] [--write PATH]
@@ -72,16 +73,29 @@ def port_in_use(host: str, port: int) -> str | None:
 def serve(args: argparse.Namespace) -> int:
     config_path = Path(args.config).resolve()
     env_path = Path(args.env_file).resolve()
-    added = quickstart.ensure_env_file(env_path)
-    if added:
-        print(f"litellm_plugins: generated {', '.join(added)} in {env_path}", file=sys.stderr)
-    if quickstart.ensure_config_file(config_path, config_path.parent / EXAMPLE_CONFIG):
-        print(f"litellm_plugins: created {config_path} from {EXAMPLE_CONFIG}", file=sys.stderr)
+    if args.no_create:  # Docker: config.yaml is a read-only mount, the variables come from env_file
+        if not config_path.is_file():
+            print(f"litellm-plugins serve: {config_path} not found and --no-create does not create it "
+                  f"(Docker: `cp {EXAMPLE_CONFIG} config.yaml` next to docker-compose.yml)", file=sys.stderr)
+            return 2
+    else:
+        added = quickstart.ensure_env_file(env_path)
+        if added:
+            print(f"litellm_plugins: generated {', '.join(added)} in {env_path}", file=sys.stderr)
+        if quickstart.ensure_config_file(config_path, config_path.parent / EXAMPLE_CONFIG):
+            print(f"litellm_plugins: created {config_path} from {EXAMPLE_CONFIG}", file=sys.stderr)
     load_dotenv(env_path, override=False)
+    if args.no_create and not os.environ.get("LITELLM_MASTER_KEY"):
+        print("litellm-plugins serve: LITELLM_MASTER_KEY is not set and --no-create does not generate it "
+              "(Docker: set it in .env, or run `litellm-plugins serve` once on the host to generate it)", file=sys.stderr)
+        return 2
     document = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
     effective, notes = quickstart.live_config(document, os.environ)
     effective_path = quickstart.write_effective_config(
-        effective, config_path.parent / ".cache" / f"{config_path.stem}.effective.yaml"
+        effective,
+        Path(args.effective_config)
+        if args.effective_config
+        else config_path.parent / ".cache" / f"{config_path.stem}.effective.yaml",
     )
     busy = port_in_use(args.host, args.port)
     if busy:
@@ -287,6 +301,15 @@ def build_parser() -> argparse.ArgumentParser:
     env_file(serve_parser)
     serve_parser.add_argument("--host", default=os.environ.get("PROXY_HOST", "127.0.0.1"), help="address to listen on; PROXY_HOST sets the default")
     serve_parser.add_argument("--port", type=int, default=int(os.environ.get("PROXY_PORT", "4000")), help="port to listen on (a busy port is refused); PROXY_PORT sets the default")
+    serve_parser.add_argument(
+        "--no-create",
+        action="store_true",
+        help="never create .env or config.yaml; fail when config.yaml or LITELLM_MASTER_KEY is missing (Docker)",
+    )
+    serve_parser.add_argument(
+        "--effective-config",
+        help="where to write the config with only the live groups (default: .cache/ beside the config)",
+    )
     serve_parser.add_argument("litellm_args", nargs=argparse.REMAINDER, help="more `litellm` options, after --")
     serve_parser.set_defaults(handler=serve)
     pool_parser = command("pool", "the token rotator's pool status (master key from .env)")

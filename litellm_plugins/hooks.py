@@ -10,12 +10,15 @@ own modules, so every config entry and every import shares the same objects and 
     general_settings:
       custom_auth: litellm_plugins.hooks.user_api_key_auth
 
-`litellm_plugins.hooks.thinking_stripper` goes in the same callbacks list (thinking across providers).
+`litellm_plugins.hooks.thinking_stripper` goes in the same callbacks list (thinking across providers),
+and so do `litellm_plugins.hooks.upstream_guard` and, last, `litellm_plugins.hooks.request_log`
+(one log line per request).
 """
 
 from __future__ import annotations
 
 from litellm_plugins.instances import (
+    request_log,
     request_transformer,
     thinking_stripper,
     token_rotator,
@@ -23,4 +26,4 @@ from litellm_plugins.instances import (
     user_api_key_auth,
 )
 
-__all__ = ["request_transformer", "thinking_stripper", "token_rotator", "upstream_guard", "user_api_key_auth"]
+__all__ = ["request_log", "request_transformer", "thinking_stripper", "token_rotator", "upstream_guard", "user_api_key_auth"]

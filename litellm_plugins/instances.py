@@ -22,6 +22,7 @@ from litellm_plugins.gc_tuning import install as install_gc_tuning
 from litellm_plugins.gc_tuning import parse_gc_settings
 from litellm_plugins.logging_setup import configure_logging
 from litellm_plugins.protocol_errors import install as install_protocol_errors
+from litellm_plugins.request_log import RequestLog
 from litellm_plugins.request_guard import install as install_request_guard
 from litellm_plugins.rotator import TokenRotator
 from litellm_plugins.model_info_rules import validate_model_list
@@ -39,6 +40,7 @@ user_api_key_auth = static_token_auth.user_api_key_auth
 token_rotator = TokenRotator()
 thinking_stripper = ThinkingStripper()
 upstream_guard = UpstreamGuard()
+request_log = RequestLog()
 
 _proxy_server = sys.modules.get("litellm.proxy.proxy_server")
 if _proxy_server is not None:  # loaded by the proxy: validate now, not at the first request
@@ -65,6 +67,7 @@ if _proxy_server is not None:  # loaded by the proxy: validate now, not at the f
         )
 
 __all__ = [
+    "request_log",
     "request_transformer",
     "static_token_auth",
     "thinking_stripper",

@@ -276,6 +276,8 @@ class TokenRotator(CustomLogger):
 
         async def on_failure(lease: Lease, status: int, headers: Mapping[str, str]) -> Lease | None:
             tried.add(lease.fingerprint)
+            if isinstance(state.get("failovers"), list):  # read by the request log
+                state["failovers"].append(f"{pool.name} {lease.fingerprint} HTTP {status}")
             await self.report_failure(pool, lease.fingerprint, status, headers)
             following = await self.lease(pool, session, frozenset(tried))
             if following is None and status in (429, 529):
@@ -322,7 +324,7 @@ class TokenRotator(CustomLogger):
         session = session_of(headers, data.get("metadata"))
         metadata = request_metadata(data)
         if metadata is not None:
-            metadata[METADATA_KEY] = {"mode": mode, "session": session, "leases": []}
+            metadata[METADATA_KEY] = {"mode": mode, "session": session, "leases": [], "failovers": []}
         return data
 
     def _refuse_without_claude_credential(

@@ -154,7 +154,7 @@ class ProxyProcess:
         self.stop()
 
 
-PLUGIN_CALLBACKS = ["litellm_plugins.hooks.request_transformer"]
+PLUGIN_CALLBACKS = ["litellm_plugins.hooks.request_transformer", "litellm_plugins.hooks.request_log"]
 PLUGIN_CUSTOM_AUTH = "litellm_plugins.hooks.user_api_key_auth"
 
 

@@ -30,7 +30,7 @@ def all_plugin_callbacks() -> list[str]:
     import litellm_plugins.hooks as hooks
 
     extra = ["litellm_plugins.hooks.thinking_stripper"] if hasattr(hooks, "thinking_stripper") else []
-    return [*ALL_PLUGINS, *extra]
+    return [*ALL_PLUGINS, *extra, "litellm_plugins.hooks.request_log"]  # last, as config.yaml.example
 
 
 class Hygiene:

@@ -35,6 +35,28 @@ def test_published_on_loopback_with_health_check_env_file_and_no_root() -> None:
     assert LITELLM["environment"]["PYTHONPATH"] == "/app"
 
 
+def test_the_container_runs_serve_so_only_groups_with_keys_are_live() -> None:
+    """The same filtering as `litellm-plugins serve` on the host, on read-only mounts."""
+    assert LITELLM["entrypoint"] == ["python", "-m", "litellm_plugins.cli"]
+    command = [str(part) for part in LITELLM["command"]]
+    assert command[0] == "serve" and "--no-create" in command
+    mounted = {volume.split(":")[1] for volume in LITELLM["volumes"]}
+    assert command[command.index("--config") + 1] in mounted
+    effective = command[command.index("--effective-config") + 1]
+    assert any(effective.startswith(tmpfs.rstrip("/") + "/") for tmpfs in LITELLM["tmpfs"])  # the only writable place
+    assert LITELLM["read_only"] is True
+    container_port = LITELLM["ports"][0].rsplit(":", 1)[1]
+    assert command[command.index("--port") + 1] == container_port
+    assert command[command.index("--host") + 1] == "0.0.0.0"  # inside the container; published on loopback
+
+
+def test_a_server_on_the_host_is_reachable_as_documented() -> None:
+    assert "host.docker.internal:host-gateway" in LITELLM["extra_hosts"]
+    docker_base = "OLLAMA_API_BASE=http://host.docker.internal:11434/v1"
+    assert docker_base in (REPO_ROOT / ".env.example").read_text()
+    assert docker_base in (REPO_ROOT / "README.md").read_text()
+
+
 def test_redis_is_an_optional_profile() -> None:
     redis = COMPOSE["services"]["redis"]
     assert redis["profiles"] == ["redis"]
@@ -62,5 +84,11 @@ def test_docker_compose_config_accepts_it(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         rendered = yaml.safe_load(result.stdout)["services"]
         assert rendered["litellm"]["image"] == LITELLM["image"]
+        assert rendered["litellm"]["entrypoint"] == LITELLM["entrypoint"]
+        assert [str(part) for part in rendered["litellm"]["command"]] == [str(part) for part in LITELLM["command"]]
+        assert "host.docker.internal:host-gateway" in rendered["litellm"]["extra_hosts"]
+        volumes = [str(v) if isinstance(v, str) else f"{v['source']}:{v['target']}:{'ro' if v.get('read_only') else 'rw'}" for v in rendered["litellm"]["volumes"]]
+        assert len(volumes) == len(LITELLM["volumes"]) and all(v.endswith(":ro") for v in volumes), volumes
+        assert rendered["litellm"]["environment"]["LITELLM_MASTER_KEY"] == "sk-" + "x" * 40  # env_file is read
         # Compose v2 leaves inactive profiles out; v1 renders them with their profile.
         assert "redis" in rendered if profile else rendered.get("redis", {"profiles": ["redis"]})["profiles"] == ["redis"]
