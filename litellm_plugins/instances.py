@@ -6,7 +6,8 @@ docstring) still finds these objects in `sys.modules` instead of building second
 When the proxy loads its config (LiteLLM imports this module then), the settings of every
 plugin are read and validated, so a weak proxy token or a malformed pool stops the proxy at
 startup with a message that says how to fix it, and the bundle's ASGI layers are installed on
-the proxy app: the request guard, Anthropic-shaped errors on /v1/messages, the pool status route,
+the proxy app: the request guard, Anthropic-shaped errors on /v1/messages, internals hidden from
+proxy tokens, the pool status route,
 and the garbage-collection tuning of `litellm_plugins.garbage_collection` when it is configured.
 """
 
@@ -17,6 +18,7 @@ import sys
 from litellm_plugins.auth import StaticTokenAuth
 from litellm_plugins.gc_tuning import install as install_gc_tuning
 from litellm_plugins.gc_tuning import parse_gc_settings
+from litellm_plugins.internals_filter import install as install_internals_filter
 from litellm_plugins.logging_setup import configure_logging
 from litellm_plugins.protocol_errors import install as install_protocol_errors
 from litellm_plugins.request_guard import install as install_request_guard
@@ -41,11 +43,13 @@ if _proxy_server is not None:  # loaded by the proxy: validate now, not at the f
     _plugin_settings = load_settings()  # config.yaml read once for every plugin that validates now
     token_rotator.configure(_plugin_settings)
     thinking_stripper.configure(_plugin_settings)
+    upstream_guard.configure(_plugin_settings)
     _gc_settings = parse_gc_settings(_plugin_settings)
     _app = getattr(_proxy_server, "app", None)
     if _app is not None:
         # Each wraps the stack built so far: the last installed sees a request first.
         install_protocol_errors(_app)
+        install_internals_filter(_app)  # outside protocol errors: sees the final error shapes
         install_status_route(_app, token_rotator.status_report)
         install_request_guard(_app)
         install_gc_tuning(_app, _gc_settings)
