@@ -116,8 +116,8 @@ class InternalsFilterMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 if hide:
-                    headers = [(k, v) for k, v in message.get("headers") or () if bytes(k).lower() not in HIDDEN_HEADERS]
-                    message = {**message, "headers": headers}
+                    kept = [(k, v) for k, v in message.get("headers") or () if bytes(k).lower() not in HIDDEN_HEADERS]
+                    message = {**message, "headers": kept}
                 status = int(message.get("status", 200))
                 content_type = _header(message, b"content-type")
                 encoded = _header(message, b"content-encoding") not in (b"", b"identity")

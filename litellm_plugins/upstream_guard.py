@@ -52,7 +52,7 @@ STATE_KEY: Final = "litellm_plugins_upstream_guard"
 LOG_REMAPPED: Final = "upstream guard: %s from the upstream reported as %s"
 LOG_CUT: Final = "upstream guard: the upstream stream for %r ended badly; sent an error event"
 LOG_OVERRIDES: Final = "upstream guard: client overrides capped or dropped: %s"
-LOG_BETAS: Final = "upstream guard: %d anthropic-* header(s) or beta flag(s) kept from %r (not Anthropic's API)"
+LOG_BETAS: Final = "upstream guard: %d unknown anthropic-* header(s) or beta flag(s) removed for %r"
 LOG_NO_FALLBACK: Final = "upstream guard: %s %s is the client's own mistake; not falling back to %r"
 CUT_CHAT_STREAM: Final = "Upstream stream ended before a finish_reason: the answer is incomplete."
 _MISSING: Final = object()
@@ -148,7 +148,9 @@ class UpstreamGuard(CustomLogger):
                 raise SettingsError(str(error)) from error
 
     # -- requests ------------------------------------------------------------------------------
-    async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any, **kwargs: Any) -> dict:
+    async def async_pre_call_hook(
+        self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any, **kwargs: Any
+    ) -> dict:
         limited, changed = limit_client_overrides(data, self._limits())
         for name in changed:
             if name in limited:
@@ -162,11 +164,14 @@ class UpstreamGuard(CustomLogger):
             metadata[STATE_KEY] = {}
         return data
 
-    async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any, **extra: Any) -> dict | None:
+    async def async_pre_call_deployment_hook(
+        self, kwargs: dict[str, Any], call_type: Any, **extra: Any
+    ) -> dict | None:
         state = metadata_value(kwargs, STATE_KEY, dict)
         refused = state.get("client_error") if state else None
         if isinstance(refused, BaseException):
-            logger.info(LOG_NO_FALLBACK, type(refused).__name__, getattr(refused, "status_code", ""), kwargs.get("model"))
+            status = getattr(refused, "status_code", "")
+            logger.info(LOG_NO_FALLBACK, type(refused).__name__, status, kwargs.get("model"))
             raise refused
         if provider_of(str(kwargs.get("model") or ""), kwargs.get("custom_llm_provider")) != "anthropic":
             return None
@@ -181,7 +186,12 @@ class UpstreamGuard(CustomLogger):
         return dict(filtered)
 
     async def async_post_call_failure_deployment_hook(
-        self, request_data: Mapping[str, Any], exception: Exception, call_type: Any, fallback_depth: int | None = None, **kwargs: Any
+        self,
+        request_data: Mapping[str, Any],
+        exception: Exception,
+        call_type: Any,
+        fallback_depth: int | None = None,
+        **kwargs: Any,
     ) -> None:
         if not is_client_error(exception):
             return
