@@ -117,8 +117,29 @@ def test_client_errors_do_not_fall_back_provider_failures_do() -> None:
 # -- one record, one line -----------------------------------------------------------------------
 def test_control_characters_are_escaped_and_length_capped() -> None:
     assert single_line("a\r\nFAKE\x00b\x1b[31m") == "a\\r\\nFAKE\\x00b\\x1b[31m"
-    long = single_line("A" * (MAX_MESSAGE_CHARS * 3))
-    assert len(long) < MAX_MESSAGE_CHARS + 100 and long.endswith("more characters cut]")
+    long = single_line("A" * (MAX_MESSAGE_CHARS * 3) + "the error at the end")
+    assert len(long) < MAX_MESSAGE_CHARS + 100 and "characters cut]" in long
+    assert long.endswith("the error at the end")  # the middle goes, the cause stays
+
+
+def test_a_multi_line_message_keeps_its_lines_indented() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(SafeLogFilter())
+    log = logging.getLogger("tests.hardening.block")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.error("Traceback (most recent call last):\n  File x\nSettingsError: set PROXY_STATIC_TOKEN\r\nFORGED")
+    finally:
+        log.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert lines == [
+        "Traceback (most recent call last):",
+        "    |   File x",
+        "    | SettingsError: set PROXY_STATIC_TOKEN",
+        "    | FORGED",
+    ]
 
 
 def test_the_filter_keeps_a_record_on_one_line() -> None:
@@ -137,7 +158,7 @@ def test_the_filter_keeps_a_record_on_one_line() -> None:
     finally:
         log.removeHandler(handler)
     lines = stream.getvalue().splitlines()
-    assert lines[0] == "model m\\nFORGED line"
+    assert lines[0] == "model m\\nFORGED line"  # an argument's line break is escaped
     assert not any(line.startswith("FORGED") for line in lines)
     assert lines[2].startswith("Traceback") and all(line.startswith("    | ") for line in lines[3:]), lines
 
