@@ -7,8 +7,9 @@ When the proxy loads its config (LiteLLM imports this module then), the settings
 plugin are read and validated, so a weak proxy token, a malformed pool or a `model_info` value
 of the wrong type (which LiteLLM would answer with a 500 on every request) stops the proxy at
 startup with a message that says how to fix it, and the bundle's ASGI layers are installed on
-the proxy app: the request guard, Anthropic-shaped errors on /v1/messages, the pool status route, the
-count_tokens route (:mod:`litellm_plugins.count_tokens`) and the garbage-collection tuning of `litellm_plugins.garbage_collection` when it is configured.
+the proxy app: the request guard, Anthropic-shaped errors on /v1/messages, internals hidden from
+proxy tokens, the pool status route, the count_tokens route (:mod:`litellm_plugins.count_tokens`)
+and the garbage-collection tuning of `litellm_plugins.garbage_collection` when it is configured.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from litellm_plugins.count_tokens import TokenCounter
 from litellm_plugins.count_tokens import install as install_count_tokens
 from litellm_plugins.gc_tuning import install as install_gc_tuning
 from litellm_plugins.gc_tuning import parse_gc_settings
+from litellm_plugins.internals_filter import install as install_internals_filter
 from litellm_plugins.logging_setup import configure_logging
 from litellm_plugins.protocol_errors import install as install_protocol_errors
 from litellm_plugins.request_log import RequestLog
@@ -49,11 +51,13 @@ if _proxy_server is not None:  # loaded by the proxy: validate now, not at the f
     _plugin_settings = parse_settings(_document.get(SECTION))
     token_rotator.configure(_plugin_settings)
     thinking_stripper.configure(_plugin_settings)
+    upstream_guard.configure(_plugin_settings)
     _gc_settings = parse_gc_settings(_plugin_settings)
     _app = getattr(_proxy_server, "app", None)
     if _app is not None:
         # Each wraps the stack built so far: the last installed sees a request first.
         install_protocol_errors(_app)
+        install_internals_filter(_app)  # outside protocol errors: sees the final error shapes
         install_status_route(_app, token_rotator.status_report)
         install_request_guard(_app)
         install_gc_tuning(_app, _gc_settings)

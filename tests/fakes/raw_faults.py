@@ -2,7 +2,10 @@
 first byte or in the middle of a stream, a stream that stalls, a server that never answers.
 
 One raw asyncio server on 127.0.0.1; the first path segment picks the behaviour and the second
-the protocol of the partial stream, e.g. `api_base: http://127.0.0.1:<port>/reset_mid_stream/openai/v1`
+the protocol of the partial stream (`end_mid_stream`: a few events, then a clean end of the body
+without the protocol's own end: no `finish_reason` / `[DONE]`, no `message_stop`;
+`finish_in_last_chunk`: a complete OpenAI stream whose `finish_reason` rides on its last content
+chunk, as some servers send it), e.g. `api_base: http://127.0.0.1:<port>/reset_mid_stream/openai/v1`
 or `.../stall_mid_stream/anthropic`. Every request is counted per behaviour.
 """
 
@@ -17,12 +20,17 @@ import time
 from collections import Counter
 from typing import Final
 
-BEHAVIOURS: Final = frozenset({"reset_before_first_byte", "reset_mid_stream", "stall_mid_stream", "stall_before_headers"})
+BEHAVIOURS: Final = frozenset(
+    {
+        "reset_before_first_byte", "reset_mid_stream", "stall_mid_stream", "stall_before_headers", "end_mid_stream",
+        "finish_in_last_chunk",
+    }
+)  # fmt: skip
 STALL_SECONDS: Final = 60.0
 
 
-def openai_frames() -> list[bytes]:
-    chunk = {"id": "chatcmpl-raw", "object": "chat.completion.chunk", "created": 0, "model": "raw", "choices": [{"index": 0, "delta": {"role": "assistant", "content": "partial "}, "finish_reason": None}]}
+def openai_frames(finish_reason: str | None = None) -> list[bytes]:
+    chunk = {"id": "chatcmpl-raw", "object": "chat.completion.chunk", "created": 0, "model": "raw", "choices": [{"index": 0, "delta": {"role": "assistant", "content": "partial "}, "finish_reason": finish_reason}]}
     return [f"data: {json.dumps(chunk)}\n\n".encode()]
 
 
@@ -91,12 +99,19 @@ class RawFaultServer:
             _reset(writer)
             return
         frames = anthropic_frames() if protocol == "anthropic" else openai_frames()
+        if behaviour == "finish_in_last_chunk":
+            frames = openai_frames(finish_reason="stop") + [b"data: [DONE]\n\n"]
         # Chunked, as real SSE servers send it: a cut is then detectable as an incomplete body.
         headers = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n"
         writer.write(headers + b"".join(b"%x\r\n%s\r\n" % (len(frame), frame) for frame in frames))
         await writer.drain()
         if behaviour == "stall_mid_stream":
             await asyncio.sleep(STALL_SECONDS)
+            writer.close()
+            return
+        if behaviour in ("end_mid_stream", "finish_in_last_chunk"):
+            writer.write(b"0\r\n\r\n")  # the body ends cleanly (the stream it carries may not)
+            await writer.drain()
             writer.close()
             return
         await asyncio.sleep(0.05)
