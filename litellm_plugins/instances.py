@@ -6,7 +6,7 @@ docstring) still finds these objects in `sys.modules` instead of building second
 When the proxy loads its config (LiteLLM imports this module then), the settings of every
 plugin are read and validated, so a weak proxy token or a malformed pool stops the proxy at
 startup with a message that says how to fix it, and the bundle's ASGI layers are installed on
-the proxy app: the request guard, Anthropic-shaped errors on /v1/messages, the pool status route,
+the proxy app: the request guard (which asks the auth decision before it reads a body), Anthropic-shaped errors on /v1/messages, the pool status route,
 and the garbage-collection tuning of `litellm_plugins.garbage_collection` when it is configured.
 """
 
@@ -47,7 +47,7 @@ if _proxy_server is not None:  # loaded by the proxy: validate now, not at the f
         # Each wraps the stack built so far: the last installed sees a request first.
         install_protocol_errors(_app)
         install_status_route(_app, token_rotator.status_report)
-        install_request_guard(_app)
+        install_request_guard(_app, gate=static_token_auth.refusal)
         install_gc_tuning(_app, _gc_settings)
 
 __all__ = [
