@@ -13,6 +13,8 @@ loopback and open modes) reaches exactly these routes:
     POST /v1/chat/completions         OpenAI chat completions
     POST /chat/completions            the same without the /v1 prefix (OpenAI SDK base_url without /v1)
     GET  /v1/models, /models          the model groups a client may ask for
+    POST /api/event_logging/batch     LiteLLM's no-op sink for Claude Code's telemetry (it
+                                      answers `{"status": "ok"}` and forwards nothing)
 
 Open to everyone, with no credential: the liveness and readiness probes (`/health/liveliness`,
 `/health/liveness`, `/health/readiness`; Docker's healthcheck uses the first).
@@ -40,6 +42,7 @@ CLIENT_ROUTES: Final = frozenset(
         "/chat/completions",
         "/v1/models",
         "/models",
+        "/api/event_logging/batch",
     }
 )
 

@@ -10,6 +10,7 @@ from litellm.proxy._types import LitellmUserRoles, ProxyException, UserAPIKeyAut
 from starlette.requests import Request
 
 from litellm_plugins.auth import MESSAGE_ADMIN_ONLY, MESSAGE_NOT_LOOPBACK, StaticTokenAuth
+from litellm_plugins.client_routes import CLIENT_ROUTES
 from litellm_plugins.proxy_tokens import load_auth_settings
 from litellm_plugins.redaction import fingerprint
 
@@ -204,7 +205,7 @@ def test_no_token_modes_reach_only_the_allow_list(environ: dict[str, str], path:
 
 
 @pytest.mark.parametrize(
-    "path", ["/v1/messages", "/v1/messages/count_tokens", "/v1/chat/completions", "/chat/completions", "/v1/models", "/models"]
+    "path", sorted(CLIENT_ROUTES)
 )
 def test_the_allow_list_serves_proxy_tokens_and_loopback(path: str) -> None:
     assert authenticate(TOKENS, {"x-litellm-api-key": ALICE}, path).user_id == "alice"
