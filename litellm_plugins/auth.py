@@ -226,7 +226,8 @@ class StaticTokenAuth:
         connection = HTTPConnection(scope)
         peer = connection.client.host if connection.client is not None else None
         try:
-            self.authenticate(connection.headers, peer, get_request_route(connection))  # type: ignore[arg-type]
+            route = get_request_route(connection)  # type: ignore[arg-type]  # reads only the scope
+            self.authenticate(connection.headers, peer, route)
         except ProxyException as error:
             return int(error.code or 401), str(error.message)
         return None

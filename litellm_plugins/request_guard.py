@@ -28,6 +28,13 @@ and replays the body to LiteLLM. Errors use the shapes of :mod:`litellm_plugins.
     LITELLM_PLUGINS_MAX_BODY_BYTES=33554432     bytes; larger bodies get 413
     LITELLM_PLUGINS_BODY_READ_TIMEOUT=60        seconds for the whole body; 0 turns the bound off
 
+Reading the request line and headers is uvicorn's, before any ASGI layer runs, and uvicorn has no
+timeout for it: a client that stalls inside its headers holds the socket until it closes it.
+Bound that in front of the proxy (nginx `client_header_timeout 10s;`, Caddy
+`servers { timeouts { read_header 10s } }`), and limit what idle sockets can hold with
+`litellm --keepalive_timeout 5` (uvicorn's `timeout_keep_alive`: idle time between requests on a
+kept-alive connection) and, where `litellm --help` lists it, `--limit_concurrency N`.
+
 The parsed body is handed on in the request scope where LiteLLM caches its own parse
 (:data:`LITELLM_PARSED_BODY`), so the body is parsed once per request, not twice. A LiteLLM that
 stops reading that key only parses it again: nothing breaks.
@@ -250,7 +257,8 @@ async def _refuse(
 ) -> None:
     body = error_response_body(status, message, anthropic)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": [*headers, *(extra_headers or ())]})
+    headers += extra_headers or []
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
