@@ -13,10 +13,19 @@ client's own, for passthrough: they never authenticate and never make a request 
 identity is the token's name (LiteLLM `user_id` and key alias); request metadata carries the
 name, the pool permission and a fingerprint, never the token.
 
-- LLM routes (`/v1/messages`, `/v1/chat/completions`, `/v1/models`, ...): a registered token or
-  `LITELLM_MASTER_KEY`. With no token configured: loopback peers only (the socket's address,
-  never `X-Forwarded-For`), or everyone with `PROXY_AUTH_OPEN=true`.
-- Every other route (key, user, model and UI management): `LITELLM_MASTER_KEY` only.
+- The client routes of :mod:`litellm_plugins.client_routes`, an explicit allow-list
+  (`/v1/messages`, `/v1/messages/count_tokens`, `/v1/chat/completions`, `/chat/completions`,
+  `/v1/models`, `/models`): a registered token or `LITELLM_MASTER_KEY`. With no token configured:
+  loopback peers only (the socket's address, never `X-Forwarded-For`), or everyone with
+  `PROXY_AUTH_OPEN=true`.
+- Every other route (LiteLLM's provider pass-through routes such as `/openai/*` or
+  `/anthropic/*`, key, user, model and UI management, any route a newer LiteLLM adds):
+  `LITELLM_MASTER_KEY` only; 403 for a valid proxy token, 401 otherwise.
+
+:meth:`StaticTokenAuth.refusal` gives the same decision on a raw ASGI scope, so the request
+guard can refuse a client before LiteLLM routes the request and before any body is read
+(LiteLLM reads and parses the body before it calls `custom_auth`, and serves some routes with no
+authentication at all).
 
 Failures raise LiteLLM's `ProxyException` (401/403; a plain exception would answer 500) with
 `x-should-retry: false`, which Claude Code and the Anthropic SDK honour (without it Claude Code
@@ -29,13 +38,14 @@ import hmac
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, Final
 
 from litellm.proxy._types import LitellmUserRoles, ProxyException, UserAPIKeyAuth
-from litellm.proxy.auth.route_checks import RouteChecks
+from starlette.requests import HTTPConnection
 
 from .claude_credential import CLIENT_CLAUDE_CREDENTIAL
+from .client_routes import is_client_route
 from .proxy_tokens import (
     CLIENT_CREDENTIAL_PREFIX,
     LOOPBACK_NAME,
@@ -103,11 +113,6 @@ def credential_candidates(headers: Mapping[str, str]) -> tuple[list[str], bool]:
             continue
         candidates.append(value)
     return candidates, skipped_client_credential
-
-
-def is_client_route(route: str) -> bool:
-    """Routes a proxy token may use: the LLM APIs (messages, chat, models, ...)."""
-    return RouteChecks.is_llm_api_route(route=route)
 
 
 def identity(name: str, may_use_pool: bool, token_fingerprint: str, admin: bool = False) -> UserAPIKeyAuth:
@@ -206,3 +211,28 @@ class StaticTokenAuth:
         if isinstance(result.metadata, dict):
             result.metadata[CLIENT_CLAUDE_CREDENTIAL] = credential_candidates(request.headers)[1]
         return result
+
+    def is_running_auth(self) -> bool:
+        """Whether the running proxy's `custom_auth` is this instance (else its decision is not ours)."""
+        proxy_server = sys.modules.get("litellm.proxy.proxy_server")
+        configured = getattr(proxy_server, "user_custom_auth", None) if proxy_server is not None else None
+        return configured is not None and configured == self.user_api_key_auth
+
+    def refusal(self, scope: MutableMapping[str, Any]) -> tuple[int, str] | None:
+        """(status, message) when `custom_auth` would refuse this ASGI request, else None.
+
+        For the request guard, which asks before it reads the body. None as well when the
+        running proxy uses another `custom_auth`: LiteLLM then decides, as it always does.
+        """
+        if not self.is_running_auth():
+            return None
+        from litellm.proxy.auth.auth_utils import get_request_route
+
+        connection = HTTPConnection(scope)
+        peer = connection.client.host if connection.client is not None else None
+        try:
+            route = get_request_route(connection)  # type: ignore[arg-type]  # reads only the scope
+            self.authenticate(connection.headers, peer, route)
+        except ProxyException as error:
+            return int(error.code or 401), str(error.message)
+        return None

@@ -7,8 +7,9 @@ When the proxy loads its config (LiteLLM imports this module then), the settings
 plugin are read and validated, so a weak proxy token, a malformed pool or a `model_info` value
 of the wrong type (which LiteLLM would answer with a 500 on every request) stops the proxy at
 startup with a message that says how to fix it, and the bundle's ASGI layers are installed on
-the proxy app: the request guard, Anthropic-shaped errors on /v1/messages, internals hidden from
-proxy tokens, the pool status route, the count_tokens route (:mod:`litellm_plugins.count_tokens`)
+the proxy app: the request guard (which asks the auth decision before it reads a body),
+Anthropic-shaped errors on /v1/messages, internals hidden from proxy tokens, the pool status route,
+the count_tokens route (:mod:`litellm_plugins.count_tokens`)
 and the garbage-collection tuning of `litellm_plugins.garbage_collection` when it is configured.
 """
 
@@ -59,7 +60,7 @@ if _proxy_server is not None:  # loaded by the proxy: validate now, not at the f
         install_protocol_errors(_app)
         install_internals_filter(_app)  # outside protocol errors: sees the final error shapes
         install_status_route(_app, token_rotator.status_report)
-        install_request_guard(_app)
+        install_request_guard(_app, gate=static_token_auth.refusal)
         install_gc_tuning(_app, _gc_settings)
         install_count_tokens(
             _app,

@@ -1,6 +1,8 @@
-"""Hostile input: property-based fuzzing of `/v1/messages` and `/v1/chat/completions` against
-the proxy with every plugin on. Whatever a client sends: never a 500, never a traceback in a
-body, never a credential in a response, and the error is in the client's protocol.
+"""Hostile input: property-based fuzzing of `/v1/messages`, `/v1/messages/count_tokens` and
+`/v1/chat/completions` against the proxy with every plugin on (the upstreams are healthy strict
+fakes, so every error is the client's). Whatever a client sends: never a 5xx, never a traceback
+in a body, never a credential in a response, and the error is in the client's protocol. Every
+request is counted in the suite's ledger (tests/reliability/ledger.py).
 
 `FUZZ_EXAMPLES` sets the number of examples per property (CI runs a bounded default; raise it
 on demand: `FUZZ_EXAMPLES=2000 bash scripts/test.sh tests/reliability`).
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 
 from tests.harness import ProxyProcess
 from tests.reliability.conftest import CLIENT_TOKEN, SECRETS, Hygiene
+from tests.reliability.ledger import LEDGER
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -80,8 +83,8 @@ chat_bodies = st.fixed_dictionaries(
 def assert_clean(response: httpx.Response, hygiene: Hygiene, anthropic_route: bool) -> None:
     text = response.text
     hygiene.saw(text)
-    assert response.status_code != 500, text[:500]
-    assert response.status_code < 500 or response.status_code in (502, 503, 504, 529), text[:500]
+    # The upstreams are healthy: any 5xx here answers something the client sent.
+    assert response.status_code < 500, text[:500]
     assert "Traceback (most recent call last)" not in text
     for secret in SECRETS:
         assert secret not in text
@@ -95,13 +98,26 @@ def assert_clean(response: httpx.Response, hygiene: Hygiene, anthropic_route: bo
 
 def post(proxy: ProxyProcess, path: str, content: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
     sent = {"x-litellm-api-key": CLIENT_TOKEN, "content-type": "application/json", "anthropic-version": "2023-06-01"}
-    return httpx.post(f"{proxy.url}{path}", content=content, headers={**sent, **(headers or {})}, timeout=60)
+    try:
+        response = httpx.post(f"{proxy.url}{path}", content=content, headers={**sent, **(headers or {})}, timeout=60)
+    except httpx.TimeoutException:
+        LEDGER.record(None, f"fuzz {path}", hung=True)
+        raise
+    LEDGER.record_response(response, f"fuzz {path}", secrets=SECRETS)
+    return response
 
 
 @FUZZ
 @given(body=anthropic_bodies)
 def test_fuzzed_messages_bodies(reliability_proxy: ProxyProcess, hygiene: Hygiene, body: dict[str, Any]) -> None:
     response = post(reliability_proxy, "/v1/messages", json.dumps(body).encode())
+    assert_clean(response, hygiene, anthropic_route=True)
+
+
+@FUZZ
+@given(body=anthropic_bodies)
+def test_fuzzed_count_tokens_bodies(reliability_proxy: ProxyProcess, hygiene: Hygiene, body: dict[str, Any]) -> None:
+    response = post(reliability_proxy, "/v1/messages/count_tokens", json.dumps(body).encode())
     assert_clean(response, hygiene, anthropic_route=True)
 
 
@@ -141,9 +157,9 @@ def test_fuzzed_headers(reliability_proxy: ProxyProcess, hygiene: Hygiene, value
     ],
 )
 def test_oversized_and_deep_bodies(reliability_proxy: ProxyProcess, hygiene: Hygiene, body: bytes) -> None:
-    for path in ("/v1/messages", "/v1/chat/completions"):
+    for path in ("/v1/messages", "/v1/chat/completions", "/v1/messages/count_tokens"):
         response = post(reliability_proxy, path, body)
-        assert_clean(response, hygiene, anthropic_route=path == "/v1/messages")
+        assert_clean(response, hygiene, anthropic_route=path.startswith("/v1/messages"))
 
 
 def test_header_injection_is_refused_without_a_500(reliability_proxy: ProxyProcess) -> None:
@@ -159,5 +175,7 @@ def test_header_injection_is_refused_without_a_500(reliability_proxy: ProxyProce
         connection.sendall(request)
         answer = connection.recv(65536)
     status_line = answer.split(b"\r\n", 1)[0]
+    parts = status_line.split(b" ")
+    LEDGER.record(int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None, "header injection")
     assert b" 500 " not in status_line, answer[:300]
     assert b"Traceback" not in answer

@@ -18,6 +18,7 @@ from tests.fakes.anthropic_messages import FakeAnthropic
 from tests.harness import MASTER_KEY, ProxyProcess
 from tests.integration.test_rotator_proxy import leases_during_cooldowns
 from tests.reliability.conftest import CLIENT_TOKEN, POOL, Hygiene
+from tests.reliability.ledger import LEDGER
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -76,6 +77,7 @@ def test_burst_while_one_credential_flaps(
 
     statuses = [status for status, _ in results]
     for status, text in results:
+        LEDGER.record(status, "burst while a credential flaps", leaked=any(secret in text for secret in POOL))
         hygiene.saw(text)
         assert status != 500 and "Traceback" not in text
         if status != 200:  # a protocol error with a cause
@@ -91,7 +93,9 @@ def test_burst_while_one_credential_flaps(
 
     # Nothing stays cooling once the cooldowns have run out.
     time.sleep(1.5)
-    report = httpx.get(f"{reliability_proxy.url}/litellm_plugins/pool", headers={"Authorization": f"Bearer {MASTER_KEY}"}).json()
+    response = httpx.get(f"{reliability_proxy.url}/litellm_plugins/pool", headers={"Authorization": f"Bearer {MASTER_KEY}"})
+    LEDGER.record_response(response, "pool status after the burst")
+    report = response.json()
     claude = [row for row in report["tokens"] if row["pool"] == "claude"]
     assert claude and all(row["healthy"] for row in claude), claude
     assert sum(row["rate_limits"] for row in claude) >= 1

@@ -21,6 +21,7 @@ from tests.fakes.openai_chat import Fault as OpenAIFault
 from tests.fakes.raw_faults import RawFaultServer
 from tests.harness import ProxyProcess, free_port, plugin_config
 from tests.reliability.conftest import CLIENT_TOKEN, Hygiene, all_plugin_callbacks
+from tests.reliability.ledger import LEDGER
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -95,7 +96,15 @@ def faults_proxy(upstreams: Upstreams, tmp_path_factory: pytest.TempPathFactory)
 def call(proxy: ProxyProcess, model: str, *, stream: bool, route: str = "/v1/messages") -> httpx.Response:
     body = {"model": model, "max_tokens": 64, "stream": stream, "messages": [{"role": "user", "content": "fault test"}]}
     headers = {"x-litellm-api-key": CLIENT_TOKEN, "anthropic-version": "2023-06-01", "content-type": "application/json"}
-    return httpx.post(f"{proxy.url}{route}", content=json.dumps(body), headers=headers, timeout=TIMEOUT * 6)
+    label = f"upstream fault {model} {'stream' if stream else 'json'} {route}"
+    try:
+        response = httpx.post(f"{proxy.url}{route}", content=json.dumps(body), headers=headers, timeout=TIMEOUT * 6)
+    except httpx.TimeoutException:
+        LEDGER.record(None, label, hung=True)
+        raise
+    # The faults are the upstream's: a 502/529 here is the intended answer, not the proxy's own 5xx.
+    LEDGER.record_response(response, label, secrets=(ANTHROPIC_KEY, OPENAI_KEY, CLIENT_TOKEN), passed_on=True)
+    return response
 
 
 def answer_text(response: httpx.Response) -> str:

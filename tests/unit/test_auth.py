@@ -10,6 +10,7 @@ from litellm.proxy._types import LitellmUserRoles, ProxyException, UserAPIKeyAut
 from starlette.requests import Request
 
 from litellm_plugins.auth import MESSAGE_ADMIN_ONLY, MESSAGE_NOT_LOOPBACK, StaticTokenAuth
+from litellm_plugins.client_routes import CLIENT_ROUTES
 from litellm_plugins.proxy_tokens import load_auth_settings
 from litellm_plugins.redaction import fingerprint
 
@@ -176,3 +177,54 @@ def test_rejections_log_fingerprints_never_tokens(caplog: pytest.LogCaptureFixtu
     assert fingerprint(wrong) in text
     for secret in (wrong, OAUTH, ALICE):
         assert secret not in text
+
+
+# -- the route allow-list ---------------------------------------------------------------------
+PASS_THROUGH_ROUTES = [
+    "/openai/v1/chat/completions",
+    "/openrouter/v1/chat/completions",
+    "/anthropic/v1/messages",
+    "/gemini/v1beta/models/gemini-pro:generateContent",
+    "/vllm/v1/chat/completions",
+    "/langfuse/api/public/ingestion",
+    "/v1/responses",
+    "/v1/embeddings",
+    "/claude_code_gateway/v1/messages",
+]
+
+
+@pytest.mark.parametrize("path", PASS_THROUGH_ROUTES)
+def test_a_proxy_token_is_refused_outside_the_allow_list(path: str) -> None:
+    error = rejected(TOKENS, {"x-litellm-api-key": ALICE}, path)
+    assert error.code == "403" and MESSAGE_ADMIN_ONLY in error.message
+
+
+@pytest.mark.parametrize("environ", [{}, {"PROXY_AUTH_OPEN": "true"}], ids=["loopback", "open"])
+@pytest.mark.parametrize("path", PASS_THROUGH_ROUTES)
+def test_no_token_modes_reach_only_the_allow_list(environ: dict[str, str], path: str) -> None:
+    error = rejected(environ, {}, path)
+    assert error.code == "401" and MESSAGE_ADMIN_ONLY in error.message
+
+
+@pytest.mark.parametrize(
+    "path", sorted(CLIENT_ROUTES)
+)
+def test_the_allow_list_serves_proxy_tokens_and_loopback(path: str) -> None:
+    assert authenticate(TOKENS, {"x-litellm-api-key": ALICE}, path).user_id == "alice"
+    assert authenticate({}, {}, path).user_id == "loopback"
+
+
+def test_refusal_on_an_asgi_scope_is_the_auth_decision_when_this_auth_is_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    auth = StaticTokenAuth(load_auth_settings(TOKENS), master_key=lambda: MASTER)
+    scope = make_request("/openai/v1/chat/completions", {"x-litellm-api-key": ALICE}).scope
+    fake_proxy = types.SimpleNamespace(user_custom_auth=None)
+    monkeypatch.setitem(sys.modules, "litellm.proxy.proxy_server", fake_proxy)
+    assert auth.refusal(scope) is None  # another custom_auth is configured: LiteLLM decides
+    fake_proxy.user_custom_auth = auth.user_api_key_auth
+    status, message = auth.refusal(scope) or (0, "")
+    assert status == 403 and MESSAGE_ADMIN_ONLY in message
+    served = make_request("/v1/messages", {"x-litellm-api-key": ALICE}).scope
+    assert auth.refusal(served) is None
