@@ -7,27 +7,27 @@ When the proxy loads its config (LiteLLM imports this module then), the settings
 plugin are read and validated, so a weak proxy token or a malformed pool stops the proxy at
 startup with a message that says how to fix it, and the bundle's ASGI layers are installed on
 the proxy app: the request guard, Anthropic-shaped errors on /v1/messages, the pool status route, the
-count_tokens route (:mod:`litellm_plugins.count_tokens`) and the garbage-collection tuning of `litellm_plugins.garbage_collection` when it is configured.
+count_tokens route (:mod:`litellm_plugins.transformer.count_tokens`) and the garbage-collection tuning of `litellm_plugins.garbage_collection` when it is configured.
 """
 
 from __future__ import annotations
 
 import sys
 
-from litellm_plugins.auth import StaticTokenAuth
-from litellm_plugins.count_tokens import TokenCounter
-from litellm_plugins.count_tokens import install as install_count_tokens
-from litellm_plugins.gc_tuning import install as install_gc_tuning
-from litellm_plugins.gc_tuning import parse_gc_settings
-from litellm_plugins.logging_setup import configure_logging
-from litellm_plugins.protocol_errors import install as install_protocol_errors
-from litellm_plugins.request_guard import install as install_request_guard
-from litellm_plugins.rotator import TokenRotator
-from litellm_plugins.settings import load_settings
-from litellm_plugins.status_route import install as install_status_route
-from litellm_plugins.thinking import ThinkingStripper
-from litellm_plugins.transformer import RequestTransformer
-from litellm_plugins.upstream_guard import UpstreamGuard
+from litellm_plugins.auth.hook import StaticTokenAuth
+from litellm_plugins.transformer.count_tokens import TokenCounter
+from litellm_plugins.transformer.count_tokens import install as install_count_tokens
+from litellm_plugins.core.gc_tuning import install as install_gc_tuning
+from litellm_plugins.core.gc_tuning import parse_gc_settings
+from litellm_plugins.core.logging_setup import configure_logging
+from litellm_plugins.guards.protocol_errors import install as install_protocol_errors
+from litellm_plugins.guards.request_guard import install as install_request_guard
+from litellm_plugins.rotator.hook import TokenRotator
+from litellm_plugins.core.settings import load_settings
+from litellm_plugins.rotator.status_route import install as install_status_route
+from litellm_plugins.thinking.hook import ThinkingStripper
+from litellm_plugins.transformer.hook import RequestTransformer
+from litellm_plugins.guards.upstream_guard import UpstreamGuard
 
 configure_logging()
 
