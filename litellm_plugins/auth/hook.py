@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -44,7 +42,9 @@ from litellm_plugins.auth.proxy_tokens import (
     is_loopback,
     load_auth_settings,
 )
+from litellm_plugins.core.proxy import running_master_key
 from litellm_plugins.core.redaction import fingerprint
+from litellm_plugins.core.request_metadata import MAY_USE_CLAUDE_POOL, PROXY_TOKEN_NAME, TOKEN_FINGERPRINT
 
 logger = logging.getLogger(__name__)
 
@@ -76,15 +76,6 @@ LOG_OPEN: Final = (
 )
 
 
-def running_master_key() -> str | None:
-    """The master key the running proxy resolved from its config, else `LITELLM_MASTER_KEY`."""
-    proxy_server = sys.modules.get("litellm.proxy.proxy_server")
-    value = getattr(proxy_server, "master_key", None) if proxy_server is not None else None
-    if isinstance(value, str) and value:
-        return value
-    return os.environ.get("LITELLM_MASTER_KEY") or None
-
-
 def credential_candidates(headers: Mapping[str, str]) -> tuple[list[str], bool]:
     """Values that may be a proxy token, and whether a Claude client credential was skipped."""
     candidates: list[str] = []
@@ -111,9 +102,9 @@ def is_client_route(route: str) -> bool:
 
 def identity(name: str, may_use_pool: bool, token_fingerprint: str, admin: bool = False) -> UserAPIKeyAuth:
     metadata: dict[str, Any] = {
-        "proxy_token_name": name,
-        "may_use_claude_pool": may_use_pool,
-        "token_fingerprint": token_fingerprint,
+        PROXY_TOKEN_NAME: name,
+        MAY_USE_CLAUDE_POOL: may_use_pool,
+        TOKEN_FINGERPRINT: token_fingerprint,
     }
     return UserAPIKeyAuth(
         api_key=token_fingerprint,

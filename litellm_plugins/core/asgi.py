@@ -1,4 +1,4 @@
-"""Put one of the bundle's ASGI layers in front of the running proxy app, once.
+"""ASGI types, and one of the bundle's ASGI layers put in front of the running proxy app, once.
 
 LiteLLM loads callbacks during the app's startup, after Starlette built its middleware stack,
 when `add_middleware` is no longer allowed: the built stack is wrapped instead. Before the stack
@@ -7,7 +7,14 @@ exists (an app that has not started), the layer is registered the normal way.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def install_layer(app: Any, layer: type, **options: Any) -> bool:

@@ -1,4 +1,4 @@
-"""What the transformer needs to know about the deployment LiteLLM chose for one attempt.
+"""What the plugins need to know about the deployment LiteLLM chose for one attempt.
 
 Read from the deployment's `model_info` in `config.yaml` (LiteLLM passes it to
 `async_pre_call_deployment_hook` as `kwargs["model_info"]`):
@@ -9,16 +9,26 @@ Read from the deployment's `model_info` in `config.yaml` (LiteLLM passes it to
       reasoning_input: drop       # drop | keep: earlier reasoning sent back to this model
       tool_schema: gemini         # openai (default) | gemini | none
       tool_schema_drop_keys: []   # extra JSON-schema keys this endpoint rejects
+
+Whether a deployment is Anthropic's own API (the only place a Claude credential, pooled or the
+client's own, may go, and the only target of signed thinking) is :func:`is_anthropic_api`, with
+the hosts of `litellm_plugins.anthropic_api_bases`:
+
+    litellm_plugins:
+      anthropic_api_bases: ["https://claude-gateway.corp:8443"]   # api.anthropic.com is always in
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, Final
 from urllib.parse import urlparse
 
-ANTHROPIC_HOSTS = frozenset({"api.anthropic.com"})
+from litellm_plugins.core.settings import SECTION, PluginSettings, SettingsError
+
+DEFAULT_ANTHROPIC_HOSTS: Final = ("api.anthropic.com",)
 TOOL_SCHEMA_PROFILES = frozenset({"openai", "gemini", "none"})
 
 
@@ -38,14 +48,38 @@ class DeploymentProfile:
         """The deployment takes Anthropic Messages natively (Anthropic, GLM, Kimi endpoints)."""
         return self.provider == "anthropic"
 
-    @property
-    def is_anthropic_api(self) -> bool:
-        """Anthropic's own API: the only place a Claude credential may be sent."""
-        if self.provider != "anthropic":
-            return False
-        if not self.api_base:
-            return True
-        return (urlparse(self.api_base).hostname or "") in ANTHROPIC_HOSTS
+
+
+def is_anthropic_api(api_base: str | None, hosts: Collection[str] = DEFAULT_ANTHROPIC_HOSTS) -> bool:
+    """An `anthropic/` deployment's `api_base` is Anthropic's own API (`hosts`: `host` or `host:port`).
+
+    The provider is the caller's check (:attr:`DeploymentProfile.speaks_anthropic`).
+    """
+    if not api_base:
+        return True  # LiteLLM's default base for the anthropic provider is Anthropic's own
+    parsed = urlparse(api_base)
+    host = (parsed.hostname or "").lower()
+    port = f":{parsed.port}" if parsed.port else ""
+    return host in hosts or f"{host}{port}" in hosts
+
+
+def parse_anthropic_hosts(plugin_settings: PluginSettings) -> frozenset[str]:
+    """Anthropic's host plus those of `litellm_plugins.anthropic_api_bases` (raises SettingsError)."""
+    hosts_raw = plugin_settings.raw.get("anthropic_api_bases") or []
+    if not isinstance(hosts_raw, list):
+        raise SettingsError(f"{SECTION}.anthropic_api_bases must be a list of URLs")
+    hosts = set(DEFAULT_ANTHROPIC_HOSTS)
+    for base in hosts_raw:
+        parsed = urlparse(str(base))
+        if not parsed.hostname:
+            raise SettingsError(f"{SECTION}.anthropic_api_bases: {base!r} is not a URL")
+        hosts.add(f"{parsed.hostname.lower()}{f':{parsed.port}' if parsed.port else ''}")
+    return frozenset(hosts)
+
+
+def anthropic_api_check(plugin_settings: PluginSettings) -> Callable[[str | None], bool]:
+    """`is_anthropic_api(api_base)` bound to the config's `anthropic_api_bases`."""
+    return partial(is_anthropic_api, hosts=parse_anthropic_hosts(plugin_settings))
 
 
 def _bool(value: Any, default: bool) -> bool:

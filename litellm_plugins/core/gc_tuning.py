@@ -30,8 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from litellm_plugins.core.asgi import install_layer
-from litellm_plugins.guards.protocol_errors import ASGIApp, Receive, Scope, Send
+from litellm_plugins.core.asgi import ASGIApp, Receive, Scope, Send, install_layer
 from litellm_plugins.core.settings import SECTION, PluginSettings, SettingsError
 
 logger = logging.getLogger(__name__)

@@ -15,67 +15,20 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import re
-from collections.abc import Awaitable, Callable, MutableMapping
-from contextvars import ContextVar
 from typing import Any, Final
 
-from litellm_plugins.core.asgi import install_layer
+from litellm_plugins.core.asgi import ASGIApp, Message, Receive, Scope, Send, install_layer
+from litellm_plugins.core.errors import (
+    ANTHROPIC_ROUTE,
+    ERROR_RESPONSE_HEADERS,
+    TRACEBACK_MARKER,
+    anthropic_error_body,
+    clean_message,
+)
 
 logger = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-ANTHROPIC_ROUTE: Final = re.compile(r"^(/anthropic)?/v1/messages(/count_tokens)?/?$")
-ANTHROPIC_ERROR_TYPES: Final = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "billing_error",
-    403: "permission_error",
-    404: "not_found_error",
-    408: "timeout_error",
-    413: "request_too_large",
-    422: "invalid_request_error",
-    429: "rate_limit_error",
-    500: "api_error",
-    502: "api_error",
-    503: "overloaded_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
-TRACEBACK_MARKER: Final = re.compile(r"Traceback \(most recent call last\):.*", re.DOTALL)
 MAX_ERROR_BODY: Final = 1 << 20
-
-# Headers a plugin wants on this request's error response (e.g. the rotator's `retry-after`
-# when its whole pool is cooling). LiteLLM's /v1/messages error path drops provider headers and
-# runs no header hook, so the hint travels in a per-request dict that this middleware owns;
-# tasks spawned for the request copy the context and so share the same dict.
-ERROR_RESPONSE_HEADERS: ContextVar[dict[str, str] | None] = ContextVar("litellm_plugins_error_headers", default=None)
-
-
-def hint_error_header(name: str, value: str) -> None:
-    """Ask for `name: value` on this request's response if it turns out to be an error."""
-    hints = ERROR_RESPONSE_HEADERS.get()
-    if hints is not None:
-        hints[name.lower()] = value
-
-
-def anthropic_error_type(status: int) -> str:
-    if status in ANTHROPIC_ERROR_TYPES:
-        return ANTHROPIC_ERROR_TYPES[status]
-    return "invalid_request_error" if status < 500 else "api_error"
-
-
-def anthropic_error_body(status: int, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": anthropic_error_type(status), "message": message}}
-
-
-def clean_message(message: str) -> str:
-    return TRACEBACK_MARKER.sub("", message).strip() or "request failed"
 
 
 def _message_from(document: Any) -> str | None:

@@ -25,8 +25,8 @@ from typing import Any, Final
 
 import orjson
 
-from litellm_plugins.core.asgi import install_layer
-from litellm_plugins.guards.protocol_errors import ANTHROPIC_ROUTE, ASGIApp, Message, Receive, Scope, Send, anthropic_error_body
+from litellm_plugins.core.asgi import ASGIApp, Message, Receive, Scope, Send, install_layer
+from litellm_plugins.core.errors import ANTHROPIC_ROUTE, anthropic_error_body, openai_error_body
 from litellm_plugins.guards.request_shape import anthropic_messages_problem, chat_completions_problem
 
 GUARDED_ROUTE: Final = re.compile(
@@ -53,10 +53,7 @@ def max_body_bytes(environ: Mapping[str, str] | None = None) -> int:
 def error_response_body(status: int, message: str, anthropic: bool) -> bytes:
     if anthropic:
         return json.dumps(anthropic_error_body(status, message)).encode()
-    kind = "invalid_request_error" if status < 500 else "api_error"
-    return json.dumps(
-        {"error": {"message": message, "type": kind, "param": None, "code": str(status)}}
-    ).encode()
+    return json.dumps(openai_error_body(status, message)).encode()
 
 
 class RequestGuardMiddleware:

@@ -11,32 +11,22 @@ frame and ends the stream cleanly, as Anthropic's API does when it fails mid-str
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 from orjson import loads as _loads  # a requirement of litellm[proxy]
 
-SEPARATORS: Final = (b"\r\n\r\n", b"\n\n")
+from litellm_plugins.core.errors import anthropic_error_event as error_frame
+from litellm_plugins.core.sse import find_frame_end
+
 MAX_PENDING: Final = 4 * 1024 * 1024  # one frame larger than this is not a frame
 
 
-def error_frame(message: str, error_type: str = "api_error") -> bytes:
-    data = json.dumps({"type": "error", "error": {"type": error_type, "message": message}})
-    return f"event: error\ndata: {data}\n\n".encode()
-
-
 def _split_frame(buffer: bytes) -> tuple[bytes, bytes] | None:
-    positions = [(buffer.find(sep), sep) for sep in SEPARATORS]
-    found = [(index, sep) for index, sep in positions if index >= 0]
-    if not found:
+    found = find_frame_end(buffer)
+    if found is None:
         return None
-    index, sep = min(found)
-    return buffer[: index + len(sep)], buffer[index + len(sep) :]
-
-
-def _frame_problem(frame: bytes) -> tuple[str | None, str | None]:
-    kind, _, problem = _parse_frame(frame)
-    return kind, problem
+    end = found[0]
+    return buffer[:end], buffer[end:]
 
 
 def _parse_frame(frame: bytes) -> tuple[str | None, Any, str | None]:
@@ -65,7 +55,6 @@ class AnthropicStreamMonitor:
     def __init__(self) -> None:
         self._pending = b""
         self.ended = False  # message_stop or error seen, or the stream was cut by us
-        self.events = 0
         self._content = 0  # content deltas seen
         self._held = b""  # message_delta, held until message_stop shows the answer is not empty
         self._output_tokens: int | None = None
@@ -83,7 +72,6 @@ class AnthropicStreamMonitor:
             kind, payload, problem = _parse_frame(frame)
             if problem is not None:
                 return self._cut(out, f"Upstream stream broken: {problem}.")
-            self.events += 1
             if kind == "content_block_delta":
                 self._content += 1
             elif kind == "message_delta":

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 import httpx
+import litellm
 from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
 
 from litellm_plugins.rotator.token_pool import Lease
@@ -24,6 +25,7 @@ from litellm_plugins.rotator.token_pool import Lease
 logger = logging.getLogger(__name__)
 
 FAILOVER_STATUSES: Final = frozenset({401, 403, 429, 529})
+ANTHROPIC_MESSAGES_URL: Final = "https://api.anthropic.com/v1/messages"
 LOG_FAILOVER: Final = "rotator: pool %s token %s answered %s; retrying with %s"
 
 # Called with (lease, status, response headers); cools the token and returns the next lease.
@@ -31,7 +33,8 @@ OnFailure = Callable[[Lease, int, Mapping[str, str]], Awaitable[Lease | None]]
 OnSuccess = Callable[[Lease], None]
 
 
-def pool_exhausted_error(pool: str, retry_after: float, url: str = "https://api.anthropic.com/v1/messages") -> httpx.HTTPStatusError:
+def pool_exhausted_response(pool: str, retry_after: float, url: str = ANTHROPIC_MESSAGES_URL) -> httpx.Response:
+    """The 429 a whole cooling pool answers with, in Anthropic's error shape (the one place it is built)."""
     seconds = max(1, math.ceil(retry_after))
     body = {
         "type": "error",
@@ -41,7 +44,7 @@ def pool_exhausted_error(pool: str, retry_after: float, url: str = "https://api.
         },
     }
     request = httpx.Request("POST", url)
-    response = httpx.Response(
+    return httpx.Response(
         429,
         # No retry-after header here: LiteLLM's router would sleep that long before a pointless
         # retry. The client gets it from the rotator's error-header hint instead.
@@ -49,7 +52,22 @@ def pool_exhausted_error(pool: str, retry_after: float, url: str = "https://api.
         content=json.dumps(body).encode(),
         request=request,
     )
-    return httpx.HTTPStatusError(body["error"]["message"], request=request, response=response)
+
+
+def pool_exhausted_error(pool: str, retry_after: float, url: str = ANTHROPIC_MESSAGES_URL) -> httpx.HTTPStatusError:
+    """Raised inside the HTTP client (an attempt in flight): LiteLLM maps it like an upstream 429."""
+    response = pool_exhausted_response(pool, retry_after, url)
+    return httpx.HTTPStatusError(response.json()["error"]["message"], request=response.request, response=response)
+
+
+def pool_exhausted_rate_limit_error(
+    pool: str, retry_after: float, provider: str, model: str, url: str = ANTHROPIC_MESSAGES_URL
+) -> litellm.RateLimitError:
+    """Raised before an attempt (no lease to send): LiteLLM's own 429, with the same response."""
+    response = pool_exhausted_response(pool, retry_after, url)
+    return litellm.RateLimitError(
+        message=response.json()["error"]["message"], llm_provider=provider, model=model, response=response
+    )
 
 
 def with_token(headers: Mapping[str, Any] | None, old: str, new: str) -> dict[str, Any]:

@@ -28,29 +28,37 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-import httpx
-import litellm
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import ProxyException
 
 from litellm_plugins.rotator.cooldown import cooldown_for
 from litellm_plugins.rotator.credential_isolation import strip_client_credentials
+from litellm_plugins.core.call_types import ANTHROPIC_CALL_TYPES, call_type_name
 from litellm_plugins.core.deployment import provider_of
-from litellm_plugins.rotator.failover_client import PoolFailoverClient, pool_exhausted_error
+from litellm_plugins.rotator.failover_client import (
+    PoolFailoverClient,
+    pool_exhausted_error,
+    pool_exhausted_rate_limit_error,
+)
 from litellm_plugins.rotator.shared_state import SharedPoolState
-from litellm_plugins.guards.protocol_errors import hint_error_header
-from litellm_plugins.core.request_metadata import metadata_value, request_metadata
+from litellm_plugins.core.errors import hint_error_header
+from litellm_plugins.core.request_metadata import (
+    MODEL_GROUP,
+    ROTATOR_STATE,
+    may_use_claude_pool,
+    metadata_value,
+    request_metadata,
+)
 from litellm_plugins.rotator.settings import CLAUDE_POOL, MODES, RotatorSettings, parse_rotator_settings
 from litellm_plugins.core.settings import PluginSettings, load_settings
 from litellm_plugins.rotator.token_pool import Lease, TokenPool
 
 logger = logging.getLogger(__name__)
 
-METADATA_KEY: Final = "litellm_plugins_rotator"
+METADATA_KEY: Final = ROTATOR_STATE
 MODE_HEADER: Final = "x-claude-token-mode"
 MAX_SESSION_LENGTH: Final = 200
 SESSION_HEADER: Final = "x-claude-code-session-id"
-ANTHROPIC_CALL_TYPES: Final = frozenset({"anthropic_messages", "aanthropic_messages"})
 LOG_COOLED: Final = "rotator: pool %s token %s cooling %.0fs (%s after HTTP %s) from %.3f until %.3f"
 LOG_LEASE: Final = "rotator: pool %s token %s leased at %.3f"
 LOG_INVALID: Final = "rotator: pool %s token %s was refused (HTTP %s): replace this credential"
@@ -233,6 +241,15 @@ class TokenRotator(CustomLogger):
         if self._shared is not None and until is not None:
             await self._shared.set_cooling(pool.name, fp, until, until - self._clock(), cooldown.reason)
 
+    @staticmethod
+    def _pool_exhausted(pool: TokenPool, state: dict[str, Any]) -> float:
+        """Every token of `pool` is cooling: remember and hint when to come back; the seconds until then."""
+        retry_after = pool.seconds_until_available()
+        state["retry_after"] = max(1, math.ceil(retry_after))
+        hint_error_header("retry-after", str(state["retry_after"]))
+        logger.warning(LOG_EXHAUSTED, pool.name, retry_after)
+        return retry_after
+
     def _failover_callbacks(self, pool: TokenPool, state: dict[str, Any], url: str) -> Callable[..., Any]:
         tried: set[str] = set()
         session = state.get("session")
@@ -242,11 +259,7 @@ class TokenRotator(CustomLogger):
             await self.report_failure(pool, lease.fingerprint, status, headers)
             following = await self.lease(pool, session, frozenset(tried))
             if following is None and status in (429, 529):
-                retry_after = pool.seconds_until_available()
-                state["retry_after"] = max(1, math.ceil(retry_after))
-                hint_error_header("retry-after", str(state["retry_after"]))
-                logger.warning(LOG_EXHAUSTED, pool.name, retry_after)
-                raise pool_exhausted_error(pool.name, retry_after, url)
+                raise pool_exhausted_error(pool.name, self._pool_exhausted(pool, state), url)
             return following
 
         return on_failure
@@ -255,8 +268,7 @@ class TokenRotator(CustomLogger):
         """The Claude credential a count_tokens request may use on Anthropic's own API: a leased
         pool token in rotate mode, the client's own credential in passthrough, else None."""
         self.configure()
-        auth_metadata = getattr(user_api_key_dict, "metadata", None) or {}
-        may_use_pool = bool(auth_metadata.get("may_use_claude_pool", False))
+        may_use_pool = may_use_claude_pool(user_api_key_dict)
         try:
             mode = decide_mode(self.settings, requested_mode(headers), may_use_pool, len(self.pool()))
         except (PermissionError, ValueError):
@@ -271,8 +283,7 @@ class TokenRotator(CustomLogger):
         self.configure()
         request = data.get("proxy_server_request") or {}
         headers = request.get("headers") or {}
-        auth_metadata = getattr(user_api_key_dict, "metadata", None) or {}
-        may_use_pool = bool(auth_metadata.get("may_use_claude_pool", True))
+        may_use_pool = may_use_claude_pool(user_api_key_dict)
         try:
             mode = decide_mode(self.settings, requested_mode(headers), may_use_pool, len(self.pool()))
         except PermissionError as error:
@@ -287,7 +298,7 @@ class TokenRotator(CustomLogger):
 
     async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict | None:
         self.configure()
-        call = str(getattr(call_type, "value", call_type) or "")
+        call = call_type_name(call_type)
         state = self._request_state(kwargs)
         provider = provider_of(str(kwargs.get("model") or ""), kwargs.get("custom_llm_provider"))
         anthropic_api = provider == "anthropic" and self.settings.is_anthropic_api(kwargs.get("api_base"))
@@ -308,16 +319,11 @@ class TokenRotator(CustomLogger):
         session = state.get("session")
         lease = await self.lease(pool, session)
         if lease is None:
-            retry_after = max(1, math.ceil(pool.seconds_until_available()))
-            state["retry_after"] = retry_after
-            hint_error_header("retry-after", str(retry_after))
-            logger.warning(LOG_EXHAUSTED, pool.name, retry_after)
-            raise litellm.RateLimitError(
-                message=f"Every credential in the {pool.name} pool is rate limited; retry in {retry_after}s.",
-                llm_provider=str(kwargs.get("custom_llm_provider") or "anthropic"),
+            raise pool_exhausted_rate_limit_error(
+                pool.name,
+                self._pool_exhausted(pool, state),
+                provider=str(kwargs.get("custom_llm_provider") or "anthropic"),
                 model=str(kwargs.get("model")),
-                # No retry-after on the exception: the router would sleep it out before retrying.
-                response=httpx.Response(429, request=httpx.Request("POST", "https://pool.invalid")),
             )
         out = dict(kwargs)
         out["api_key"] = lease.token
@@ -371,4 +377,4 @@ class TokenRotator(CustomLogger):
 
     @staticmethod
     def _model_group(kwargs: Mapping[str, Any]) -> str | None:
-        return metadata_value(kwargs, "model_group", str)
+        return metadata_value(kwargs, MODEL_GROUP, str)

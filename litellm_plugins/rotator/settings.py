@@ -25,14 +25,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import urlparse
 
+from litellm_plugins.core.deployment import DEFAULT_ANTHROPIC_HOSTS, is_anthropic_api, parse_anthropic_hosts
 from litellm_plugins.core.settings import PluginSettings, SettingsError
 from litellm_plugins.rotator.token_pool import STRATEGIES
 
 CLAUDE_POOL: Final = "claude"
 MODES: Final = frozenset({"rotate", "passthrough"})
-DEFAULT_ANTHROPIC_HOSTS: Final = ("api.anthropic.com",)
 TOKEN_SPLIT: Final = re.compile(r"[\s,]+")
 
 
@@ -54,12 +53,7 @@ class RotatorSettings:
     named_pools: tuple[NamedPoolSettings, ...] = field(default_factory=tuple)
 
     def is_anthropic_api(self, api_base: str | None) -> bool:
-        if not api_base:
-            return True  # LiteLLM's default base for the anthropic provider is Anthropic's own
-        parsed = urlparse(api_base)
-        host = (parsed.hostname or "").lower()
-        port = f":{parsed.port}" if parsed.port else ""
-        return host in self.anthropic_hosts or f"{host}{port}" in self.anthropic_hosts
+        return is_anthropic_api(api_base, self.anthropic_hosts)
 
 
 def split_tokens(raw: str | None) -> tuple[str, ...]:
@@ -95,15 +89,7 @@ def parse_rotator_settings(plugin_settings: PluginSettings, environ: Mapping[str
     strategy = (environ.get("CLAUDE_POOL_STRATEGY") or "balanced").strip().lower()
     if strategy not in STRATEGIES:
         raise SettingsError(f"CLAUDE_POOL_STRATEGY must be balanced or sequential, got {strategy!r}")
-    hosts_raw = plugin_settings.raw.get("anthropic_api_bases") or []
-    if not isinstance(hosts_raw, list):
-        raise SettingsError("litellm_plugins.anthropic_api_bases must be a list of URLs")
-    hosts = set(DEFAULT_ANTHROPIC_HOSTS)
-    for base in hosts_raw:
-        parsed = urlparse(str(base))
-        if not parsed.hostname:
-            raise SettingsError(f"litellm_plugins.anthropic_api_bases: {base!r} is not a URL")
-        hosts.add(f"{parsed.hostname.lower()}{f':{parsed.port}' if parsed.port else ''}")
+    hosts = parse_anthropic_hosts(plugin_settings)
     named: list[NamedPoolSettings] = []
     pools_raw = plugin_settings.section("pools")
     for name, spec in pools_raw.items():
@@ -130,6 +116,6 @@ def parse_rotator_settings(plugin_settings: PluginSettings, environ: Mapping[str
         mode=mode,
         strategy=strategy,
         redis_url=redis_url_from(environ),
-        anthropic_hosts=frozenset(hosts),
+        anthropic_hosts=hosts,
         named_pools=tuple(named),
     )

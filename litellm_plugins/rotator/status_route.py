@@ -9,25 +9,14 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from litellm_plugins.core.asgi import install_layer
-from litellm_plugins.guards.protocol_errors import ASGIApp, Receive, Scope, Send
+from litellm_plugins.core.asgi import ASGIApp, Receive, Scope, Send, install_layer
+from litellm_plugins.core.proxy import running_master_key
 
 PATH: Final = "/litellm_plugins/pool"
 StatusSource = Callable[[], Awaitable[dict[str, Any]]]
-
-
-def _master_key() -> str:
-    try:
-        from litellm.proxy import proxy_server
-
-        key = getattr(proxy_server, "master_key", None)
-    except ImportError:
-        key = None
-    return str(key or os.environ.get("LITELLM_MASTER_KEY") or "")
 
 
 def _presented_key(scope: Scope) -> str:
@@ -50,7 +39,7 @@ class StatusRouteMiddleware:
         if scope.get("type") != "http" or scope.get("path") != PATH:
             await self.app(scope, receive, send)
             return
-        master = _master_key()
+        master = running_master_key() or ""
         presented = _presented_key(scope)
         if not master or not presented or not hmac.compare_digest(presented.encode(), master.encode()):
             await _json(send, 401, {"error": {"message": "the pool status needs the master key (LITELLM_MASTER_KEY)", "type": "auth_error"}})

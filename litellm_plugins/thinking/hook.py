@@ -30,9 +30,10 @@ from typing import Any, Final
 
 from litellm.integrations.custom_logger import CustomLogger
 
-from litellm_plugins.core.deployment import DeploymentProfile, profile_from_kwargs
-from litellm_plugins.core.request_metadata import request_metadata
-from litellm_plugins.transformer.request_rules import drop_reasoning_from_openai_messages
+from litellm_plugins.core.call_types import ANTHROPIC_CALL_TYPES, OPENAI_CALL_TYPES, call_type_name
+from litellm_plugins.core.deployment import DeploymentProfile, anthropic_api_check, profile_from_kwargs
+from litellm_plugins.core.reasoning import drop_reasoning_from_openai_messages
+from litellm_plugins.core.request_metadata import MODEL_GROUP, THINKING_STATE, request_metadata
 from litellm_plugins.core.settings import PluginSettings, load_settings
 from litellm_plugins.thinking.stream import AnthropicStreamRewriter
 from litellm_plugins.thinking.response import (
@@ -50,19 +51,13 @@ from litellm_plugins.thinking.rules import (
     openai_for_anthropic_api,
     openai_unwrap_foreign,
 )
-from litellm_plugins.thinking.settings import ThinkingSettings, anthropic_api_check, parse_thinking_settings
+from litellm_plugins.thinking.settings import ThinkingSettings, parse_thinking_settings
 
 logger = logging.getLogger(__name__)
 
-METADATA_KEY: Final = "litellm_plugins_thinking"
-ANTHROPIC_CALL_TYPES: Final = frozenset({"anthropic_messages", "aanthropic_messages"})
-OPENAI_CALL_TYPES: Final = frozenset({"completion", "acompletion"})
+METADATA_KEY: Final = THINKING_STATE
 LOG_REQUEST: Final = "thinking: request to %s (%s): %s"
 LOG_RESPONSE: Final = "thinking: response from %s (group %s): %s"
-
-
-def _call_type_name(call_type: Any) -> str:
-    return str(getattr(call_type, "value", call_type) or "")
 
 
 def _target_label(profile: DeploymentProfile, anthropic_api: bool) -> str:
@@ -128,7 +123,7 @@ class ThinkingStripper(CustomLogger):
 
     # -- requests ------------------------------------------------------------------------------
     async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict | None:
-        name = _call_type_name(call_type)
+        name = call_type_name(call_type)
         if name not in ANTHROPIC_CALL_TYPES and name not in OPENAI_CALL_TYPES:
             return None
         profile = profile_from_kwargs(kwargs)
@@ -151,7 +146,7 @@ class ThinkingStripper(CustomLogger):
         if metadata is None:
             return None
         state = metadata.setdefault(METADATA_KEY, {"requests": []})
-        state.update(group=metadata.get("model_group"), deployment=profile.model, anthropic_api=anthropic_api)
+        state.update(group=metadata.get(MODEL_GROUP), deployment=profile.model, anthropic_api=anthropic_api)
         return state
 
     # -- responses -----------------------------------------------------------------------------

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from litellm_plugins.thinking.rules import THINKING_TYPES, mark_foreign, opaque_field
+from litellm_plugins.core.reasoning import REASONING_FIELDS, THINKING_BLOCK_TYPES
+from litellm_plugins.thinking.rules import mark_foreign, opaque_field
 
-REASONING_FIELDS: Final = ("reasoning_content", "thinking_blocks", "reasoning", "reasoning_details")
 DELTA_PAYLOAD_FIELDS: Final = ("content", "tool_calls", "function_call", "role", "audio", "refusal")
 
 
@@ -26,13 +26,13 @@ def strip_anthropic_message(body: Mapping[str, Any]) -> tuple[dict[str, Any], in
     if not isinstance(content, list):
         return dict(body), 0
     kept = [
-        block for block in content if not (isinstance(block, Mapping) and block.get("type") in THINKING_TYPES)
+        block for block in content if not (isinstance(block, Mapping) and block.get("type") in THINKING_BLOCK_TYPES)
     ]
     return {**body, "content": kept}, len(content) - len(kept)
 
 
 def _marked_block(block: Any) -> Any:
-    if not isinstance(block, Mapping) or block.get("type") not in THINKING_TYPES:
+    if not isinstance(block, Mapping) or block.get("type") not in THINKING_BLOCK_TYPES:
         return block
     key = opaque_field(block)
     marked = mark_foreign(block.get(key))

@@ -32,11 +32,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from litellm_plugins.core.reasoning import turn_thinking_off
+from litellm_plugins.core.reasoning import THINKING_BLOCK_TYPES, is_thinking_block, turn_thinking_off
 
 FOREIGN_PREFIX: Final = "litellm-plugins-foreign:"
 LITELLM_ENCRYPTED_PREFIX: Final = "litellm_encrypted_reasoning:"
-THINKING_TYPES: Final = frozenset({"thinking", "redacted_thinking"})
 THINKING_ON: Final = frozenset({"enabled", "adaptive"})
 EFFORT_OFF: Final = frozenset({"none", "disabled"})
 
@@ -111,10 +110,6 @@ def unwrapped_block(block: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _is_assistant(message: Any) -> bool:
     return isinstance(message, Mapping) and message.get("role") == "assistant"
-
-
-def is_thinking_block(block: Any) -> bool:
-    return isinstance(block, Mapping) and block.get("type") in THINKING_TYPES
 
 
 def foreign_reason(block: Mapping[str, Any]) -> str | None:
@@ -192,7 +187,7 @@ def final_tool_turn_without_thinking(messages: Iterable[Any]) -> str | None:
     ):
         return None
     first = blocks[0].get("type") if blocks else None
-    if first in THINKING_TYPES:
+    if first in THINKING_BLOCK_TYPES:
         return None
     return f"the final tool-use turn (messages.{index}) does not start with a thinking block"
 

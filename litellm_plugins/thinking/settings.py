@@ -10,17 +10,16 @@
 
 A group is matched against the group that served the response (after fallbacks), so a fallback
 onto a stripped group is stripped and a fallback away from one is not. Which deployments count as
-Anthropic's own API comes from `anthropic_api_bases`, the same list the rotator uses.
+Anthropic's own API comes from `anthropic_api_bases`, the same list the rotator uses
+(:func:`litellm_plugins.core.deployment.is_anthropic_api`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Final
 
-from litellm_plugins.rotator.settings import parse_rotator_settings
 from litellm_plugins.core.settings import SECTION, PluginSettings, SettingsError
 
 THINKING_SECTION: Final = "thinking"
@@ -50,13 +49,3 @@ def parse_thinking_settings(plugin_settings: PluginSettings) -> ThinkingSettings
     if not isinstance(mark, bool):
         raise SettingsError(f"{where}.mark_foreign_signatures must be true or false, got {mark!r}")
     return ThinkingSettings(strip_response_groups=tuple(groups), mark_foreign_signatures=mark)
-
-
-def anthropic_api_check(plugin_settings: PluginSettings) -> Callable[[str | None], bool]:
-    """`is_anthropic_api(api_base)` from `anthropic_api_bases`, the rotator's own rule.
-
-    Read with an empty environment: only the config's base list matters here, and the rotator
-    validates its credential variables itself.
-    """
-    empty: Mapping[str, str] = {}
-    return parse_rotator_settings(plugin_settings, environ=empty).is_anthropic_api

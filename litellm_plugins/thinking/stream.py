@@ -23,9 +23,10 @@ import json
 import re
 from typing import Any, Final
 
-from litellm_plugins.thinking.rules import THINKING_TYPES, mark_foreign
+from litellm_plugins.core.sse import find_frame_end
+from litellm_plugins.core.reasoning import THINKING_BLOCK_TYPES
+from litellm_plugins.thinking.rules import mark_foreign
 
-FRAME_END: Final = re.compile(rb"\r\n\r\n|\n\n|\r\r|\r\n\n|\n\r\n")
 BLOCK_EVENTS: Final = frozenset({b"content_block_start", b"content_block_delta", b"content_block_stop"})
 DELTA_EVENTS: Final = frozenset({b"content_block_delta", b"content_block_stop"})
 # Anthropic and LiteLLM both write `data: {"type": "content_block_delta", "index": N, ...}`: when
@@ -54,7 +55,6 @@ class AnthropicStreamRewriter:
         self.mark_signatures = mark_signatures
         self.blocks_dropped = 0
         self.signatures_marked = 0
-        self.frames = 0
         self._pending = bytearray()
         self._scan_from = 0
         # Open blocks: index upstream -> index sent (None: dropped). Only blocks between their
@@ -80,16 +80,10 @@ class AnthropicStreamRewriter:
         # regex that also knows CRLF and CR.
         plain = b"\r" not in pending
         while True:
-            if plain:
-                found = pending.find(b"\n\n", max(start, self._scan_from))
-                if found < 0:
-                    break
-                end, terminator = found + 2, b"\n\n"
-            else:
-                match = FRAME_END.search(pending, max(start, self._scan_from))
-                if match is None:
-                    break
-                end, terminator = match.end(), match.group()
+            found = find_frame_end(pending, max(start, self._scan_from), plain)
+            if found is None:
+                break
+            end, terminator = found
             replacement = self._frame(pending, start, end, terminator)
             if replacement is not None:
                 if unchanged_from < start:
@@ -119,7 +113,6 @@ class AnthropicStreamRewriter:
     # -- one frame -------------------------------------------------------------------------------
     def _frame(self, buffer: bytes | bytearray, start: int, end: int, terminator: bytes) -> bytes | None:
         """The frame at buffer[start:end] rewritten, b"" to drop it, or None to keep it as it is."""
-        self.frames += 1
         event = None
         if buffer.startswith(b"event:", start, end):
             line_end = buffer.find(b"\n", start, end)
@@ -203,7 +196,7 @@ class AnthropicStreamRewriter:
         changed = False
         kept = []
         for block in content:
-            if isinstance(block, dict) and block.get("type") in THINKING_TYPES:
+            if isinstance(block, dict) and block.get("type") in THINKING_BLOCK_TYPES:
                 if self.strip_thinking:
                     self.blocks_dropped += 1
                     changed = True
@@ -220,7 +213,7 @@ class AnthropicStreamRewriter:
         block = document.get("content_block")
         if not isinstance(upstream, int) or not isinstance(block, dict):
             return False
-        if block.get("type") in THINKING_TYPES:
+        if block.get("type") in THINKING_BLOCK_TYPES:
             if self.strip_thinking:
                 self._open[upstream] = None
                 self._renumbered += 1

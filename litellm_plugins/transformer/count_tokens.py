@@ -32,7 +32,7 @@ from fastapi import Request  # the route's annotation; FastAPI resolves it from 
 
 from litellm_plugins.core.deployment import provider_of
 from litellm_plugins.transformer.model_aliases import resolve_model_group
-from litellm_plugins.guards.protocol_errors import anthropic_error_body
+from litellm_plugins.core.errors import anthropic_error_body
 
 logger = logging.getLogger(__name__)
 

@@ -25,19 +25,18 @@ from typing import Any, Final
 
 from litellm.integrations.custom_logger import CustomLogger
 
+from litellm_plugins.core.call_types import ANTHROPIC_CALL_TYPES, OPENAI_CALL_TYPES, call_type_name
 from litellm_plugins.core.deployment import profile_from_kwargs
 from litellm_plugins.transformer.model_aliases import resolve_model_group
-from litellm_plugins.core.request_metadata import request_metadata
+from litellm_plugins.core.request_metadata import REQUESTED_MODEL, TRANSFORMER_CHANGES, request_metadata
 from litellm_plugins.transformer.request_rules import transform_anthropic_request, transform_openai_request
 from litellm_plugins.core.settings import PluginSettings, load_settings
 
 logger = logging.getLogger(__name__)
 
-METADATA_KEY: Final = "litellm_plugins_transformer"
+METADATA_KEY: Final = TRANSFORMER_CHANGES
 LOG_ALIAS: Final = "transformer: model %r -> group %r (pattern alias)"
 LOG_CHANGES: Final = "transformer: deployment %s: %s"
-ANTHROPIC_CALL_TYPES: Final = frozenset({"anthropic_messages", "aanthropic_messages"})
-OPENAI_CALL_TYPES: Final = frozenset({"completion", "acompletion"})
 
 
 def proxy_model_groups() -> Collection[str]:
@@ -48,10 +47,6 @@ def proxy_model_groups() -> Collection[str]:
         return ()
     router = getattr(proxy_server, "llm_router", None)
     return frozenset(getattr(router, "model_names", ()) or ())
-
-
-def _call_type_name(call_type: Any) -> str:
-    return str(getattr(call_type, "value", call_type) or "")
 
 
 def wildcard_model(deployment_model: Any, requested: Any) -> str | None:
@@ -100,12 +95,12 @@ class RequestTransformer(CustomLogger):
                 data["model"] = group
                 metadata = request_metadata(data)
                 if metadata is not None:
-                    metadata["litellm_plugins_requested_model"] = requested
+                    metadata[REQUESTED_MODEL] = requested
                 logger.info(LOG_ALIAS, requested, group)
         return data
 
     async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict | None:
-        name = _call_type_name(call_type)
+        name = call_type_name(call_type)
         if name in ANTHROPIC_CALL_TYPES:
             transform = transform_anthropic_request
         elif name in OPENAI_CALL_TYPES:
@@ -113,7 +108,7 @@ class RequestTransformer(CustomLogger):
         else:
             return None
         metadata = request_metadata(kwargs) or {}
-        concrete = wildcard_model(kwargs.get("model"), metadata.get("litellm_plugins_requested_model"))
+        concrete = wildcard_model(kwargs.get("model"), metadata.get(REQUESTED_MODEL))
         if concrete is not None:
             kwargs = {**kwargs, "model": concrete}
         profile = profile_from_kwargs(kwargs)

@@ -24,13 +24,16 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from litellm_plugins.core.deployment import DeploymentProfile
-from litellm_plugins.core.reasoning import turn_thinking_off, without_effort
+from litellm_plugins.core.reasoning import (
+    drop_reasoning_from_openai_messages,
+    is_thinking_block,
+    message_is_assistant,
+    turn_thinking_off,
+    without_effort,
+)
 from litellm_plugins.transformer.tool_schema import clean_schema
 
 MIN_THINKING_BUDGET: Final = 1024
-THINKING_BLOCK_TYPES: Final = frozenset({"thinking", "redacted_thinking"})
-REASONING_MESSAGE_KEYS: Final = ("reasoning_content", "thinking_blocks", "reasoning", "reasoning_details")
-REASONING_PART_TYPES: Final = frozenset({"thinking", "redacted_thinking", "reasoning"})
 EFFORTS: Final = ("low", "medium", "high")
 
 Changes = list[str]
@@ -92,20 +95,12 @@ def drop_thinking_blocks(messages: Any) -> tuple[Any, int]:
     for message in messages:
         content = message.get("content") if isinstance(message, Mapping) else None
         if message_is_assistant(message) and isinstance(content, list):
-            kept = [block for block in content if not _is_thinking_block(block)]
+            kept = [block for block in content if not is_thinking_block(block)]
             if len(kept) != len(content):
                 dropped += len(content) - len(kept)
                 message = {**message, "content": kept or [{"type": "text", "text": ""}]}
         result.append(message)
     return result, dropped
-
-
-def message_is_assistant(message: Any) -> bool:
-    return isinstance(message, Mapping) and message.get("role") == "assistant"
-
-
-def _is_thinking_block(block: Any) -> bool:
-    return isinstance(block, Mapping) and block.get("type") in THINKING_BLOCK_TYPES
 
 
 def transform_anthropic_request(request: Mapping[str, Any], profile: DeploymentProfile) -> tuple[dict[str, Any], Changes]:
@@ -205,28 +200,6 @@ def _record_tool_cleaning(profile: DeploymentProfile, removed: set[str], normali
         changes.append(f"tool schemas cleaned for {profile.tool_schema}: removed {', '.join(sorted(removed))}")
     elif normalized:
         changes.append(f"tool schemas normalized for {profile.tool_schema}")
-
-
-def drop_reasoning_from_openai_messages(messages: Any) -> tuple[Any, int]:
-    if not isinstance(messages, list):
-        return messages, 0
-    dropped = 0
-    result: list[Any] = []
-    for message in messages:
-        if message_is_assistant(message):
-            present = [key for key in REASONING_MESSAGE_KEYS if message.get(key) is not None]
-            content = message.get("content")
-            parts_removed = 0
-            if isinstance(content, list):
-                kept = [p for p in content if not (isinstance(p, Mapping) and p.get("type") in REASONING_PART_TYPES)]
-                parts_removed = len(content) - len(kept)
-            if present or parts_removed:
-                dropped += len(present) + parts_removed
-                message = {k: v for k, v in message.items() if k not in REASONING_MESSAGE_KEYS}
-                if parts_removed:
-                    message["content"] = kept or ""
-        result.append(message)
-    return result, dropped
 
 
 def transform_openai_request(request: Mapping[str, Any], profile: DeploymentProfile) -> tuple[dict[str, Any], Changes]:

@@ -1,4 +1,5 @@
-"""Unit tests for litellm_plugins.deployment: the profile built from a deployment's kwargs."""
+"""Unit tests for litellm_plugins.core.deployment: the profile built from a deployment's kwargs, and
+whether it is Anthropic's own API."""
 
 from __future__ import annotations
 
@@ -7,7 +8,18 @@ from typing import Any
 
 import pytest
 
-from litellm_plugins.core.deployment import DeploymentProfile, profile_from_kwargs, provider_of
+from litellm_plugins.core.deployment import (
+    DeploymentProfile,
+    is_anthropic_api,
+    parse_anthropic_hosts,
+    profile_from_kwargs,
+    provider_of,
+)
+from litellm_plugins.core.settings import SettingsError, parse_settings
+
+
+def on_anthropic_api(profile: DeploymentProfile) -> bool:
+    return profile.speaks_anthropic and is_anthropic_api(profile.api_base)
 
 
 @pytest.mark.parametrize(
@@ -42,7 +54,7 @@ def test_openai_deployment_defaults() -> None:
         tool_schema_drop_keys=frozenset(),
     )
     assert not profile.speaks_anthropic
-    assert not profile.is_anthropic_api
+    assert not on_anthropic_api(profile)
 
 
 def test_anthropic_deployment_defaults() -> None:
@@ -52,7 +64,7 @@ def test_anthropic_deployment_defaults() -> None:
     assert profile.supports_reasoning is True
     assert profile.reasoning_input == "keep"
     assert profile.tool_schema == "none"
-    assert profile.is_anthropic_api
+    assert on_anthropic_api(profile)
 
 
 def test_full_model_info_is_read() -> None:
@@ -189,16 +201,29 @@ def test_tool_schema_drop_keys(drop_keys: Any, expected: frozenset[str]) -> None
 )
 def test_is_anthropic_api(provider: str, api_base: str | None, expected: bool) -> None:
     profile = profile_from_kwargs({"model": f"{provider}/claude", "api_base": api_base})
-    assert profile.is_anthropic_api is expected
+    assert on_anthropic_api(profile) is expected
 
 
 def test_non_anthropic_api_anthropic_endpoint_still_speaks_anthropic() -> None:
     profile = profile_from_kwargs({"model": "anthropic/glm-4.6", "api_base": "https://api.z.ai/api/anthropic"})
     assert profile.speaks_anthropic
-    assert not profile.is_anthropic_api
+    assert not on_anthropic_api(profile)
 
 
 def test_profile_is_frozen() -> None:
     profile = profile_from_kwargs({"model": "openai/x"})
     with pytest.raises(dataclasses.FrozenInstanceError):
         profile.max_output_tokens = 1  # type: ignore[misc]
+
+
+def test_anthropic_api_bases_add_hosts_to_anthropics_own() -> None:
+    hosts = parse_anthropic_hosts(parse_settings({"anthropic_api_bases": ["https://Gateway.corp:8443/x"]}))
+    assert hosts == frozenset({"api.anthropic.com", "gateway.corp:8443"})
+    assert is_anthropic_api("https://gateway.corp:8443/v1", hosts)
+    assert not is_anthropic_api("https://gateway.corp/v1", hosts)
+
+
+@pytest.mark.parametrize("bases", ["https://x.example", ["not a url"]])
+def test_bad_anthropic_api_bases_name_the_setting(bases: Any) -> None:
+    with pytest.raises(SettingsError, match="litellm_plugins.anthropic_api_bases"):
+        parse_anthropic_hosts(parse_settings({"anthropic_api_bases": bases}))

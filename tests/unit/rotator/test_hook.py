@@ -140,3 +140,40 @@ def test_invalid_requested_mode_is_a_value_error_naming_the_header(requested: st
 def test_invalid_requested_mode_is_refused_before_permission() -> None:
     with pytest.raises(ValueError, match="must be rotate or passthrough"):
         decide_mode(ROTATING, "sideways", False, 3)
+
+
+# -- the pool permission fails closed --------------------------------------------------------------
+POOL_TOKEN = "sk-ant-oat01-unit-pool-" + "p" * 30
+
+
+class AuthResult:
+    """What LiteLLM hands the hooks as `user_api_key_dict`: only its metadata matters here."""
+
+    def __init__(self, metadata: Any) -> None:
+        self.metadata = metadata
+
+
+def rotator_mode(auth_metadata: Any, headers: dict[str, str] | None = None) -> str:
+    import asyncio
+
+    from litellm_plugins.core.request_metadata import ROTATOR_STATE
+    from litellm_plugins.rotator.hook import TokenRotator
+
+    rotator = TokenRotator(settings=RotatorSettings(claude_tokens=(POOL_TOKEN,), mode="rotate"))
+    data: dict[str, Any] = {"proxy_server_request": {"headers": headers or {}}, "litellm_metadata": {}}
+    out = asyncio.run(rotator.async_pre_call_hook(AuthResult(auth_metadata), None, data, "anthropic_messages"))
+    return str(out["litellm_metadata"][ROTATOR_STATE]["mode"])
+
+
+@pytest.mark.parametrize("auth_metadata", [None, {}, {"proxy_token_name": "x"}, {"may_use_claude_pool": "true"}])
+def test_an_auth_result_without_the_pool_permission_may_not_use_the_pool(auth_metadata: Any) -> None:
+    from litellm.proxy._types import ProxyException
+
+    assert rotator_mode(auth_metadata) == "passthrough"
+    with pytest.raises(ProxyException) as raised:
+        rotator_mode(auth_metadata, {MODE_HEADER: "rotate"})
+    assert str(raised.value.code) == "403"
+
+
+def test_an_auth_result_with_the_pool_permission_rotates() -> None:
+    assert rotator_mode({"may_use_claude_pool": True}) == "rotate"

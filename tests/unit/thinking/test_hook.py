@@ -26,12 +26,12 @@ from litellm.types.utils import (
 
 import litellm_plugins.hooks
 from litellm_plugins import instances
+from litellm_plugins.core.deployment import anthropic_api_check
 from litellm_plugins.core.settings import SettingsError, parse_settings
 from litellm_plugins.thinking.hook import LOG_REQUEST, LOG_RESPONSE, METADATA_KEY, ThinkingStripper
 from litellm_plugins.thinking.rules import FOREIGN_PREFIX, TARGET_REJECTS, UNSIGNED
 from litellm_plugins.thinking.settings import (
     ThinkingSettings,
-    anthropic_api_check,
     parse_thinking_settings,
 )
 from tests.fakes.anthropic_messages import sse_event
