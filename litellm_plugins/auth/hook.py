@@ -44,6 +44,7 @@ from litellm_plugins.auth.proxy_tokens import (
 )
 from litellm_plugins.core.proxy import running_master_key
 from litellm_plugins.core.redaction import fingerprint
+from litellm_plugins.core.settings import NotStartedError
 from litellm_plugins.core.request_metadata import MAY_USE_CLAUDE_POOL, PROXY_TOKEN_NAME, TOKEN_FINGERPRINT
 
 logger = logging.getLogger(__name__)
@@ -126,13 +127,21 @@ class StaticTokenAuth:
     """The auth decision; `user_api_key_auth` is the coroutine LiteLLM calls per request."""
 
     def __init__(
-        self, settings: AuthSettings, master_key: Callable[[], str | None] = running_master_key
+        self, settings: AuthSettings | None = None, master_key: Callable[[], str | None] = running_master_key
     ) -> None:
-        self.settings = settings
+        self._settings = settings
         self.master_key = master_key
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> StaticTokenAuth:
+        auth = cls()
+        auth.configure(environ)
+        return auth
+
+    def configure(self, environ: Mapping[str, str] | None = None) -> None:
+        """Read and validate the proxy tokens, once (at proxy startup; raises SettingsError with a fix)."""
+        if self._settings is not None:
+            return
         settings = load_auth_settings(environ)
         if settings.mode == "open":
             logger.warning(LOG_OPEN)
@@ -141,7 +150,13 @@ class StaticTokenAuth:
                 ", ".join(token.name for token in settings.registry.tokens) or "none: loopback clients only"
             )
             logger.info("auth: proxy tokens: %s", names)
-        return cls(settings)
+        self._settings = settings
+
+    @property
+    def settings(self) -> AuthSettings:
+        if self._settings is None:
+            raise NotStartedError("the static-token auth")
+        return self._settings
 
     def authenticate(self, headers: Mapping[str, str], peer: str | None, route: str) -> UserAPIKeyAuth:
         candidates, skipped_client_credential = credential_candidates(headers)
@@ -190,5 +205,7 @@ class StaticTokenAuth:
         """LiteLLM's `custom_auth` signature; `api_key` is ignored: every header is read here."""
         from litellm.proxy.auth.auth_utils import get_request_route
 
+        if self._settings is None:  # fail closed: an auth that never read its tokens lets no one in
+            raise auth_error(str(NotStartedError("the static-token auth")))
         peer = request.client.host if request.client is not None else None
         return self.authenticate(request.headers, peer, get_request_route(request))

@@ -32,6 +32,17 @@ class SettingsError(ValueError):
     """A setting is missing or invalid; the message names it and says how to fix it."""
 
 
+class NotStartedError(RuntimeError):
+    """A plugin was used before :func:`litellm_plugins.startup.start` configured it."""
+
+    def __init__(self, plugin: str) -> None:
+        super().__init__(
+            f"{plugin} is not configured: litellm_plugins.startup.start() configures every plugin when the "
+            "proxy loads config.yaml; point litellm_settings.callbacks at litellm_plugins.hooks.<name>, "
+            "or pass the settings to the plugin's constructor"
+        )
+
+
 @dataclass(frozen=True)
 class PluginSettings:
     model_aliases: tuple[tuple[str, str], ...] = ()

@@ -50,7 +50,7 @@ from litellm_plugins.core.request_metadata import (
     request_metadata,
 )
 from litellm_plugins.rotator.settings import CLAUDE_POOL, MODES, RotatorSettings, parse_rotator_settings
-from litellm_plugins.core.settings import PluginSettings, load_settings
+from litellm_plugins.core.settings import NotStartedError, PluginSettings
 from litellm_plugins.rotator.token_pool import Lease, TokenPool
 
 logger = logging.getLogger(__name__)
@@ -142,17 +142,16 @@ class TokenRotator(CustomLogger):
         self._shared = shared
         self._pools: dict[str, TokenPool] | None = None
         self._group_pools: dict[str, str] = {}
+        if settings is not None:
+            self._build(settings)
 
     # -- setup --------------------------------------------------------------------------------
-    def configure(self, plugin_settings: PluginSettings | None = None) -> None:
-        """Read and validate settings (at proxy startup; raises SettingsError with a fix).
+    def configure(self, plugin_settings: PluginSettings, environ: Mapping[str, str] | None = None) -> None:
+        """Read and validate settings, once (at proxy startup; raises SettingsError with a fix)."""
+        if self._pools is None:
+            self._build(parse_rotator_settings(plugin_settings, environ))
 
-        `plugin_settings`: the config's section when the caller has read it already."""
-        if self._pools is not None:
-            return
-        settings = self._settings or parse_rotator_settings(
-            plugin_settings if plugin_settings is not None else load_settings()
-        )
+    def _build(self, settings: RotatorSettings) -> None:
         self._settings = settings
         pools = {CLAUDE_POOL: TokenPool(CLAUDE_POOL, settings.claude_tokens, settings.strategy, self._clock)}
         for named in settings.named_pools:
@@ -173,18 +172,18 @@ class TokenRotator(CustomLogger):
 
     @property
     def settings(self) -> RotatorSettings:
-        self.configure()
-        assert self._settings is not None
+        if self._settings is None:
+            raise NotStartedError("the token rotator")
         return self._settings
 
     def pool(self, name: str = CLAUDE_POOL) -> TokenPool:
-        self.configure()
-        assert self._pools is not None
+        if self._pools is None:
+            raise NotStartedError("the token rotator")
         return self._pools[name]
 
     def status(self) -> list[dict[str, object]]:
-        self.configure()
-        assert self._pools is not None
+        if self._pools is None:
+            raise NotStartedError("the token rotator")
         return [row for pool in self._pools.values() for row in pool.status()]
 
     async def status_report(self) -> dict[str, Any]:
@@ -267,7 +266,6 @@ class TokenRotator(CustomLogger):
     async def count_credential(self, headers: Mapping[str, str], user_api_key_dict: Any) -> str | None:
         """The Claude credential a count_tokens request may use on Anthropic's own API: a leased
         pool token in rotate mode, the client's own credential in passthrough, else None."""
-        self.configure()
         may_use_pool = may_use_claude_pool(user_api_key_dict)
         try:
             mode = decide_mode(self.settings, requested_mode(headers), may_use_pool, len(self.pool()))
@@ -280,7 +278,6 @@ class TokenRotator(CustomLogger):
 
     # -- hooks ---------------------------------------------------------------------------------
     async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any) -> dict:
-        self.configure()
         request = data.get("proxy_server_request") or {}
         headers = request.get("headers") or {}
         may_use_pool = may_use_claude_pool(user_api_key_dict)
@@ -297,7 +294,6 @@ class TokenRotator(CustomLogger):
         return data
 
     async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict | None:
-        self.configure()
         call = call_type_name(call_type)
         state = self._request_state(kwargs)
         provider = provider_of(str(kwargs.get("model") or ""), kwargs.get("custom_llm_provider"))
@@ -345,7 +341,6 @@ class TokenRotator(CustomLogger):
     async def async_post_call_failure_deployment_hook(
         self, request_data: Mapping[str, Any], exception: Exception, call_type: Any, fallback_depth: int | None = None, **kwargs: Any
     ) -> None:
-        self.configure()
         if isinstance(request_data.get("client"), PoolFailoverClient):
             return  # the failover client already cooled what failed
         api_key = request_data.get("api_key")

@@ -34,7 +34,7 @@ from litellm_plugins.core.call_types import ANTHROPIC_CALL_TYPES, OPENAI_CALL_TY
 from litellm_plugins.core.deployment import DeploymentProfile, anthropic_api_check, profile_from_kwargs
 from litellm_plugins.core.reasoning import drop_reasoning_from_openai_messages
 from litellm_plugins.core.request_metadata import MODEL_GROUP, THINKING_STATE, request_metadata
-from litellm_plugins.core.settings import PluginSettings, load_settings
+from litellm_plugins.core.settings import NotStartedError, PluginSettings
 from litellm_plugins.thinking.stream import AnthropicStreamRewriter
 from litellm_plugins.thinking.response import (
     is_empty_chunk,
@@ -97,14 +97,8 @@ class ThinkingStripper(CustomLogger):
         self._settings = settings
         self._is_anthropic_api = is_anthropic_api
 
-    def configure(self, plugin_settings: PluginSettings | None = None) -> None:
-        """Read and validate settings (at proxy startup; raises SettingsError with a fix).
-
-        `plugin_settings`: the config's section when the caller has read it already."""
-        if self._settings is not None and self._is_anthropic_api is not None:
-            return
-        if plugin_settings is None:
-            plugin_settings = load_settings()
+    def configure(self, plugin_settings: PluginSettings) -> None:
+        """Read and validate settings, once (at proxy startup; raises SettingsError with a fix)."""
         if self._settings is None:
             self._settings = parse_thinking_settings(plugin_settings)
         if self._is_anthropic_api is None:
@@ -112,13 +106,13 @@ class ThinkingStripper(CustomLogger):
 
     @property
     def settings(self) -> ThinkingSettings:
-        self.configure()
-        assert self._settings is not None
+        if self._settings is None:
+            raise NotStartedError("the thinking stripper")
         return self._settings
 
     def is_anthropic_api(self, api_base: str | None) -> bool:
-        self.configure()
-        assert self._is_anthropic_api is not None
+        if self._is_anthropic_api is None:
+            raise NotStartedError("the thinking stripper")
         return self._is_anthropic_api(api_base)
 
     # -- requests ------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from litellm_plugins.core.deployment import profile_from_kwargs
 from litellm_plugins.transformer.model_aliases import resolve_model_group
 from litellm_plugins.core.request_metadata import REQUESTED_MODEL, TRANSFORMER_CHANGES, request_metadata
 from litellm_plugins.transformer.request_rules import transform_anthropic_request, transform_openai_request
-from litellm_plugins.core.settings import PluginSettings, load_settings
+from litellm_plugins.core.settings import NotStartedError, PluginSettings
 
 logger = logging.getLogger(__name__)
 
@@ -79,12 +79,15 @@ class RequestTransformer(CustomLogger):
         self._settings = settings
         self._group_names = group_names
 
+    def configure(self, plugin_settings: PluginSettings) -> None:
+        """Take the validated settings (`model_aliases`) at proxy startup, once."""
+        if self._settings is None:
+            self._settings = plugin_settings
+
     @property
     def settings(self) -> PluginSettings:
-        # Loaded on first use: when LiteLLM imports this module the config path is known, but
-        # unit tests and the CLI construct the transformer with explicit settings.
         if self._settings is None:
-            self._settings = load_settings()
+            raise NotStartedError("the request transformer")
         return self._settings
 
     async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any) -> dict:

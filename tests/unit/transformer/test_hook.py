@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from litellm.types.utils import CallTypes
 
-from litellm_plugins.core.settings import parse_settings
+from litellm_plugins.core.settings import NotStartedError, load_settings, parse_settings
 from litellm_plugins.transformer.tool_schema import GEMINI_KEYS
 from litellm_plugins.transformer.hook import METADATA_KEY, RequestTransformer
 
@@ -385,12 +385,15 @@ def test_pre_call_hook_maps_the_recorded_claude_code_model() -> None:
     assert data["metadata"] == body["metadata"]
 
 
-def test_settings_load_lazily_from_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_come_from_startup_not_from_the_first_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "config.yaml"
     config.write_text('litellm_plugins:\n  model_aliases:\n    "claude-*": reasoner\n', encoding="utf-8")
     monkeypatch.setenv("LITELLM_PLUGINS_CONFIG", str(config))
     hook = RequestTransformer(group_names=lambda: GROUPS)
     data = {"model": "claude-sonnet-5", "messages": []}
+    with pytest.raises(NotStartedError, match="litellm_plugins.startup.start"):
+        asyncio.run(hook.async_pre_call_hook(None, None, data, "acompletion"))
+    hook.configure(load_settings())
     asyncio.run(hook.async_pre_call_hook(None, None, data, "acompletion"))
     assert data["model"] == "reasoner"
     assert hook.settings.model_aliases == (("claude-*", "reasoner"),)
