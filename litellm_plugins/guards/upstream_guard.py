@@ -60,7 +60,7 @@ class UpstreamGuard(CustomLogger):
         return
 
     async def async_post_call_streaming_iterator_hook(
-        self, user_api_key_dict: Any, response: Any, request_data: dict
+        self, user_api_key_dict: Any, response: Any, request_data: dict, **kwargs: Any
     ) -> AsyncIterator[Any]:
         # /v1/messages streams are Anthropic SSE bytes; watch them even if nothing arrives.
         monitor = AnthropicStreamMonitor() if is_anthropic_messages(request_data) else None

@@ -277,7 +277,9 @@ class TokenRotator(CustomLogger):
         return client_credential(headers)
 
     # -- hooks ---------------------------------------------------------------------------------
-    async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any) -> dict:
+    async def async_pre_call_hook(
+        self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any, **kwargs: Any
+    ) -> dict:
         request = data.get("proxy_server_request") or {}
         headers = request.get("headers") or {}
         may_use_pool = may_use_claude_pool(user_api_key_dict)
@@ -293,7 +295,9 @@ class TokenRotator(CustomLogger):
             metadata[METADATA_KEY] = {"mode": mode, "session": session, "leases": []}
         return data
 
-    async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict | None:
+    async def async_pre_call_deployment_hook(
+        self, kwargs: dict[str, Any], call_type: Any, **extra: Any
+    ) -> dict | None:
         call = call_type_name(call_type)
         state = self._request_state(kwargs)
         provider = provider_of(str(kwargs.get("model") or ""), kwargs.get("custom_llm_provider"))

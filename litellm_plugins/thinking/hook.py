@@ -116,7 +116,9 @@ class ThinkingStripper(CustomLogger):
         return self._is_anthropic_api(api_base)
 
     # -- requests ------------------------------------------------------------------------------
-    async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict | None:
+    async def async_pre_call_deployment_hook(
+        self, kwargs: dict[str, Any], call_type: Any, **extra: Any
+    ) -> dict | None:
         name = call_type_name(call_type)
         if name not in ANTHROPIC_CALL_TYPES and name not in OPENAI_CALL_TYPES:
             return None

@@ -90,7 +90,9 @@ class RequestTransformer(CustomLogger):
             raise NotStartedError("the request transformer")
         return self._settings
 
-    async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any) -> dict:
+    async def async_pre_call_hook(
+        self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any, **kwargs: Any
+    ) -> dict:
         requested = data.get("model")
         if isinstance(requested, str) and self.settings.model_aliases:
             group = resolve_model_group(requested, self.settings.model_aliases, self._group_names())
@@ -102,7 +104,9 @@ class RequestTransformer(CustomLogger):
                 logger.info(LOG_ALIAS, requested, group)
         return data
 
-    async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict | None:
+    async def async_pre_call_deployment_hook(
+        self, kwargs: dict[str, Any], call_type: Any, **extra: Any
+    ) -> dict | None:
         name = call_type_name(call_type)
         if name in ANTHROPIC_CALL_TYPES:
             transform = transform_anthropic_request
