@@ -132,12 +132,6 @@ class StaticTokenAuth:
         self._settings = settings
         self.master_key = master_key
 
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None) -> StaticTokenAuth:
-        auth = cls()
-        auth.configure(environ)
-        return auth
-
     def configure(self, environ: Mapping[str, str] | None = None) -> None:
         """Read and validate the proxy tokens, once (at proxy startup; raises SettingsError with a fix)."""
         if self._settings is not None:

@@ -56,18 +56,3 @@ def strip_client_credentials(request: Mapping[str, Any]) -> tuple[dict[str, Any]
             removed += count
     return out, removed
 
-
-def client_oauth_token(request: Mapping[str, Any]) -> str | None:
-    """The client's own Claude OAuth token as LiteLLM scoped it for Anthropic, if any."""
-    scoped = request.get("provider_specific_header")
-    entries = scoped if isinstance(scoped, list) else [scoped]
-    for entry in entries:
-        headers = entry.get("extra_headers") if isinstance(entry, Mapping) else None
-        if not isinstance(headers, Mapping):
-            continue
-        for name, value in headers.items():
-            if str(name).lower() == "authorization" and isinstance(value, str) and "sk-ant-oat" in value:
-                scheme, _, credential = value.strip().partition(" ")
-                # The auth scheme is case-insensitive (RFC 9110): `bearer x` is the token `x`.
-                return credential.strip() if scheme.lower() == "bearer" else value.strip()
-    return None

@@ -228,11 +228,6 @@ class TokenPool:
             pending = [state.cooling_until for state in self._states.values()]
             return max(0.0, min(pending) - now) if pending else 0.0
 
-    def is_cooling(self, fp: str) -> bool:
-        with self._lock:
-            state = self._states.get(fp)
-            return state is not None and state.cooling_until > self._clock()
-
     def status(self) -> list[dict[str, object]]:
         """Per token fingerprint: health, cooldown end and reason, counters. No token values."""
         with self._lock:

@@ -131,7 +131,7 @@ def test_open_mode_logs_a_warning_at_startup(caplog: pytest.LogCaptureFixture) -
     caplog.set_level(logging.INFO, logger="litellm_plugins")
     logging.getLogger("litellm_plugins").propagate = True
     try:
-        StaticTokenAuth.from_environ({"PROXY_AUTH_OPEN": "true"})
+        StaticTokenAuth().configure({"PROXY_AUTH_OPEN": "true"})
     finally:
         logging.getLogger("litellm_plugins").propagate = False
     assert any(r.levelno == logging.WARNING and "PROXY_AUTH_OPEN" in r.getMessage() for r in caplog.records)

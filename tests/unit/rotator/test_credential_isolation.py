@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from litellm_plugins.rotator.credential_isolation import client_oauth_token, strip_client_credentials
+from litellm_plugins.rotator.credential_isolation import strip_client_credentials
 
 OAUTH = "sk-ant-oat01-" + "Zy9_xW8-vU" * 6
 API_KEY = "sk-ant-api03-" + "Ab3_dE-fGh" * 9
@@ -146,41 +146,3 @@ def test_values_mentioning_credentials_in_other_headers_are_kept() -> None:
         "headers": {"x-authorization-hint": "none", "x-api-key-id": "key-7", "authorization-mode": "oauth"}
     }
     assert strip_client_credentials(request) == (request, 0)
-
-
-# -- client_oauth_token -----------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "scoped",
-    [
-        anthropic_scope(Authorization=f"Bearer {OAUTH}"),
-        anthropic_scope(authorization=f"bearer {OAUTH}"),
-        anthropic_scope(AUTHORIZATION=f"BEARER   {OAUTH} "),
-        anthropic_scope(Authorization=OAUTH),
-        [{"custom_llm_provider": "openai"}, None, anthropic_scope(Authorization=f"Bearer {OAUTH}")],
-    ],
-)
-def test_client_oauth_token_is_found_in_the_anthropic_scope(scoped: Any) -> None:
-    assert client_oauth_token({"provider_specific_header": scoped}) == OAUTH
-
-
-@pytest.mark.parametrize(
-    "request_",
-    [
-        {},
-        {"provider_specific_header": None},
-        {"provider_specific_header": []},
-        {"provider_specific_header": anthropic_scope(Authorization=f"Bearer {API_KEY}")},  # not OAuth
-        {"provider_specific_header": anthropic_scope(**{"x-api-key": OAUTH})},  # not the OAuth header
-        {"provider_specific_header": {"custom_llm_provider": "anthropic", "extra_headers": None}},
-        {
-            "provider_specific_header": {
-                "custom_llm_provider": "anthropic",
-                "extra_headers": ["Authorization"],
-            }
-        },
-        {"provider_specific_header": anthropic_scope(Authorization="Bearer ")},
-        {"headers": {"Authorization": f"Bearer {OAUTH}"}},  # only what LiteLLM scoped to Anthropic counts
-    ],
-)
-def test_client_oauth_token_is_none_without_an_oauth_token(request_: dict[str, Any]) -> None:
-    assert client_oauth_token(request_) is None
