@@ -45,7 +45,7 @@ from litellm_plugins.auth.proxy_tokens import (
 from litellm_plugins.core.proxy import running_master_key
 from litellm_plugins.core.redaction import fingerprint
 from litellm_plugins.core.settings import NotStartedError
-from litellm_plugins.core.request_metadata import MAY_USE_CLAUDE_POOL, PROXY_TOKEN_NAME, TOKEN_FINGERPRINT
+from litellm_plugins.core.metadata_keys import MAY_USE_CLAUDE_POOL, PROXY_TOKEN_NAME, TOKEN_FINGERPRINT
 
 logger = logging.getLogger(__name__)
 

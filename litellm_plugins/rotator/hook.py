@@ -42,13 +42,8 @@ from litellm_plugins.rotator.failover_client import (
 )
 from litellm_plugins.rotator.shared_state import SharedPoolState
 from litellm_plugins.core.errors import hint_error_header
-from litellm_plugins.core.request_metadata import (
-    MODEL_GROUP,
-    ROTATOR_STATE,
-    may_use_claude_pool,
-    metadata_value,
-    request_metadata,
-)
+from litellm_plugins.core.metadata_keys import MODEL_GROUP, ROTATOR_STATE, may_use_claude_pool
+from litellm_plugins.core.request_metadata import metadata_value, request_metadata
 from litellm_plugins.rotator.settings import CLAUDE_POOL, MODES, RotatorSettings, parse_rotator_settings
 from litellm_plugins.core.settings import NotStartedError, PluginSettings
 from litellm_plugins.rotator.token_pool import Lease, TokenPool

@@ -33,7 +33,8 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm_plugins.core.call_types import ANTHROPIC_CALL_TYPES, OPENAI_CALL_TYPES, call_type_name
 from litellm_plugins.core.deployment import DeploymentProfile, anthropic_api_check, profile_from_kwargs
 from litellm_plugins.core.reasoning import drop_reasoning_from_openai_messages
-from litellm_plugins.core.request_metadata import MODEL_GROUP, THINKING_STATE, request_metadata
+from litellm_plugins.core.metadata_keys import MODEL_GROUP, THINKING_STATE
+from litellm_plugins.core.request_metadata import request_metadata
 from litellm_plugins.core.settings import NotStartedError, PluginSettings
 from litellm_plugins.thinking.stream import AnthropicStreamRewriter
 from litellm_plugins.thinking.response import (

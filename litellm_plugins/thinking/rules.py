@@ -32,7 +32,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from litellm_plugins.core.reasoning import THINKING_BLOCK_TYPES, is_thinking_block, turn_thinking_off
+from litellm_plugins.core.reasoning import THINKING_BLOCK_TYPES, is_thinking_block
+from litellm_plugins.core.thinking_off import turn_thinking_off
 
 FOREIGN_PREFIX: Final = "litellm-plugins-foreign:"
 LITELLM_ENCRYPTED_PREFIX: Final = "litellm_encrypted_reasoning:"

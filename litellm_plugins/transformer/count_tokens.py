@@ -18,7 +18,7 @@ way `/v1/messages` would route the request:
 
 Authentication is LiteLLM's dependency (`user_api_key_auth`, so the bundle's custom auth). Errors
 are Anthropic-shaped; a provider's failure is never the answer, the estimate is. Installed by
-:mod:`litellm_plugins.instances` when the proxy loads; no settings of its own.
+:mod:`litellm_plugins.startup` when the proxy loads; no settings of its own.
 """
 
 from __future__ import annotations

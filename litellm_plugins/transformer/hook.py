@@ -28,7 +28,8 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm_plugins.core.call_types import ANTHROPIC_CALL_TYPES, OPENAI_CALL_TYPES, call_type_name
 from litellm_plugins.core.deployment import profile_from_kwargs
 from litellm_plugins.transformer.model_aliases import resolve_model_group
-from litellm_plugins.core.request_metadata import REQUESTED_MODEL, TRANSFORMER_CHANGES, request_metadata
+from litellm_plugins.core.metadata_keys import REQUESTED_MODEL, TRANSFORMER_CHANGES
+from litellm_plugins.core.request_metadata import request_metadata
 from litellm_plugins.transformer.request_rules import transform_anthropic_request, transform_openai_request
 from litellm_plugins.core.settings import NotStartedError, PluginSettings
 

@@ -24,13 +24,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from litellm_plugins.core.deployment import DeploymentProfile
-from litellm_plugins.core.reasoning import (
-    drop_reasoning_from_openai_messages,
-    is_thinking_block,
-    message_is_assistant,
-    turn_thinking_off,
-    without_effort,
-)
+from litellm_plugins.core.reasoning import drop_reasoning_from_openai_messages, is_thinking_block, message_is_assistant
+from litellm_plugins.core.thinking_off import turn_thinking_off, without_effort
 from litellm_plugins.transformer.tool_schema import clean_schema
 
 MIN_THINKING_BUDGET: Final = 1024

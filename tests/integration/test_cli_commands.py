@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import REPO_ROOT, base_environment
-from tests.unit.test_config_check import GOOD_ENV
+from tests.unit.cli.test_config_check import GOOD_ENV
 
 pytestmark = pytest.mark.integration
 

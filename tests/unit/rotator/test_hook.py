@@ -156,7 +156,7 @@ class AuthResult:
 def rotator_mode(auth_metadata: Any, headers: dict[str, str] | None = None) -> str:
     import asyncio
 
-    from litellm_plugins.core.request_metadata import ROTATOR_STATE
+    from litellm_plugins.core.metadata_keys import ROTATOR_STATE
     from litellm_plugins.rotator.hook import TokenRotator
 
     rotator = TokenRotator(settings=RotatorSettings(claude_tokens=(POOL_TOKEN,), mode="rotate"))
