@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from litellm_plugins.core.reasoning import THINKING_BLOCK_TYPES, is_thinking_block
+from litellm_plugins.core.reasoning import THINKING_BLOCK_TYPES, is_thinking_block, message_is_assistant
 from litellm_plugins.core.thinking_off import turn_thinking_off
 
 FOREIGN_PREFIX: Final = "litellm-plugins-foreign:"
@@ -109,10 +109,6 @@ def unwrapped_block(block: Mapping[str, Any]) -> Mapping[str, Any]:
     return {**block, key: unwrap_foreign(block[key])} if is_marked(block.get(key)) else block
 
 
-def _is_assistant(message: Any) -> bool:
-    return isinstance(message, Mapping) and message.get("role") == "assistant"
-
-
 def foreign_reason(block: Mapping[str, Any]) -> str | None:
     """Why Anthropic's API would refuse this thinking block, or None when it is Anthropic's own.
 
@@ -152,7 +148,7 @@ def _filter_messages(messages: list[Any], keep_block: Callable[[Any], Any]) -> l
     """
     result: list[Any] = []
     for message in messages:
-        content = message.get("content") if _is_assistant(message) else None
+        content = message.get("content") if message_is_assistant(message) else None
         if not isinstance(content, list) or not any(is_thinking_block(block) for block in content):
             result.append(message)
             continue
@@ -289,7 +285,7 @@ def _filter_thinking_blocks(messages: list[Any], keep_block: Callable[[Any], Any
     thinking block loses the field; its text and tool calls stay."""
     result: list[Any] = []
     for message in messages:
-        blocks = message.get("thinking_blocks") if _is_assistant(message) else None
+        blocks = message.get("thinking_blocks") if message_is_assistant(message) else None
         if not isinstance(blocks, list):
             result.append(message)
             continue

@@ -1,4 +1,4 @@
-"""Unit tests for litellm_plugins.redaction: masking, the logging filter, fingerprints, Secret."""
+"""Unit tests for litellm_plugins.core.redaction: masking, the logging filter, fingerprints, Secret."""
 
 from __future__ import annotations
 

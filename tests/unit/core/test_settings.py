@@ -1,4 +1,4 @@
-"""Unit tests for litellm_plugins.settings: the `litellm_plugins:` section of config.yaml."""
+"""Unit tests for litellm_plugins.core.settings: the `litellm_plugins:` section of config.yaml."""
 
 from __future__ import annotations
 

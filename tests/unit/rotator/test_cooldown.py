@@ -1,4 +1,4 @@
-"""Unit tests for litellm_plugins.cooldown: how long a credential rests after an upstream error."""
+"""Unit tests for litellm_plugins.rotator.cooldown: how long a credential rests after an upstream error."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Unit tests for litellm_plugins.rotator_settings: the rotator's environment and config.yaml settings."""
+"""Unit tests for litellm_plugins.rotator.settings: the rotator's environment and config.yaml settings."""
 
 from __future__ import annotations
 

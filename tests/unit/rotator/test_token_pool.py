@@ -1,4 +1,4 @@
-"""Unit tests for litellm_plugins.token_pool: selection strategies, stickiness, cooldowns, status."""
+"""Unit tests for litellm_plugins.rotator.token_pool: selection strategies, stickiness, cooldowns, status."""
 
 from __future__ import annotations
 

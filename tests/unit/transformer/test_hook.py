@@ -1,4 +1,4 @@
-"""Unit tests for litellm_plugins.transformer: the hooks awaited directly with LiteLLM-shaped kwargs."""
+"""Unit tests for litellm_plugins.transformer.hook: the hooks awaited directly with LiteLLM-shaped kwargs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Unit tests for litellm_plugins.model_aliases: glob patterns from Claude model ids to groups."""
+"""Unit tests for litellm_plugins.transformer.model_aliases: glob patterns from Claude model ids to groups."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Unit tests for litellm_plugins.tool_schema: pure JSON-schema cleaning per endpoint profile."""
+"""Unit tests for litellm_plugins.transformer.tool_schema: pure JSON-schema cleaning per endpoint profile."""
 
 from __future__ import annotations
 
