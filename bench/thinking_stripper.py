@@ -33,8 +33,8 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from litellm_plugins.thinking import METADATA_KEY, ThinkingStripper
-from litellm_plugins.thinking_settings import ThinkingSettings
+from litellm_plugins.thinking.hook import METADATA_KEY, ThinkingStripper
+from litellm_plugins.thinking.settings import ThinkingSettings
 
 SIZES: Final = (1_000, 10_000, 100_000, 1_000_000, 10_000_000)
 REPEATS: Final = 3

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from litellm_plugins.token_pool import STRATEGIES, TokenPool
+from litellm_plugins.rotator.token_pool import STRATEGIES, TokenPool
 
 SIZES: Final = (10, 100, 1_000, 10_000, 100_000)
 ITERATIONS: Final = 20_000

@@ -45,11 +45,11 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import workload
-from litellm_plugins.deployment import profile_from_kwargs
-from litellm_plugins.model_aliases import resolve_model_group
-from litellm_plugins.request_rules import transform_anthropic_request, transform_openai_request
-from litellm_plugins.settings import parse_settings
-from litellm_plugins.transformer import RequestTransformer
+from litellm_plugins.core.deployment import profile_from_kwargs
+from litellm_plugins.core.settings import parse_settings
+from litellm_plugins.transformer.hook import RequestTransformer
+from litellm_plugins.transformer.model_aliases import resolve_model_group
+from litellm_plugins.transformer.request_rules import transform_anthropic_request, transform_openai_request
 
 TOOL_COUNTS: Final = (1, 5, 10, 25)
 ITERATIONS: Final = 300

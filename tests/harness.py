@@ -154,7 +154,23 @@ class ProxyProcess:
         self.stop()
 
 
-PLUGIN_CALLBACKS = ["litellm_plugins.hooks.request_transformer", "litellm_plugins.hooks.request_log"]
+# The shipped order (config.yaml.example, litellm_plugins.hooks.PLUGIN_ORDER): stream hooks chain
+# in `callbacks` order, so every test that loads several plugins loads them in this order.
+PLUGIN_CALLBACKS = [
+    "litellm_plugins.hooks.request_transformer",
+    "litellm_plugins.hooks.token_rotator",
+    "litellm_plugins.hooks.upstream_guard",
+    "litellm_plugins.hooks.thinking_stripper",
+    "litellm_plugins.hooks.request_log",
+]
+
+
+def in_shipped_order(callbacks: list[str]) -> list[str]:
+    """`callbacks`, refused unless the bundle's own are in the shipped relative order."""
+    ours = [c for c in callbacks if c in PLUGIN_CALLBACKS]
+    if ours != sorted(ours, key=PLUGIN_CALLBACKS.index):
+        raise ValueError(f"plugins out of the shipped order {PLUGIN_CALLBACKS}: {callbacks}")
+    return list(callbacks)
 PLUGIN_CUSTOM_AUTH = "litellm_plugins.hooks.user_api_key_auth"
 
 
@@ -172,7 +188,7 @@ def plugin_config(
     litellm_settings: dict[str, Any] = {
         "use_chat_completions_url_for_anthropic_messages": True,
         "drop_params": True,
-        "callbacks": list(PLUGIN_CALLBACKS if callbacks is None else callbacks),
+        "callbacks": in_shipped_order(PLUGIN_CALLBACKS if callbacks is None else callbacks),
         "num_retries": 0,
         "request_timeout": 60,
     }

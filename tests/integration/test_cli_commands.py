@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.harness import REPO_ROOT, base_environment
-from tests.unit.test_config_check import GOOD_ENV
+from tests.unit.cli.test_config_check import GOOD_ENV
 
 pytestmark = pytest.mark.integration
 

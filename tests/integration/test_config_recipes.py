@@ -16,7 +16,7 @@ import httpx
 import pytest
 import yaml
 
-from litellm_plugins.config_check import check_config
+from litellm_plugins.cli.config_check import check_config
 from tests.fakes.anthropic_messages import DEFAULT_MODELS, AnthropicModelProfile, FakeAnthropic
 from tests.fakes.openai_chat import FakeOpenAIChat, ModelProfile
 from tests.harness import REPO_ROOT, ProxyProcess

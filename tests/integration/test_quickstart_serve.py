@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from litellm_plugins.quickstart import read_env_file
+from litellm_plugins.cli.quickstart import read_env_file
 from tests.harness import REPO_ROOT, base_environment, free_port
 
 pytestmark = pytest.mark.integration

@@ -23,7 +23,7 @@ import httpx
 import pytest
 import yaml
 
-from litellm_plugins.quickstart import read_env_file
+from litellm_plugins.cli.quickstart import read_env_file
 from tests.fakes.anthropic_messages import FakeAnthropic
 from tests.harness import REPO_ROOT, base_environment, free_port
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import anthropic
 import httpx
 import pytest
 
-from litellm_plugins.redaction import fingerprint
+from litellm_plugins.core.redaction import fingerprint
 from tests.conftest import openai_deployment
 from tests.fakes.anthropic_messages import FakeAnthropic
 from tests.fakes.openai_chat import FakeOpenAIChat

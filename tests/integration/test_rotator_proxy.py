@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from litellm_plugins.redaction import fingerprint
+from litellm_plugins.core.redaction import fingerprint
 from tests.conftest import OPENAI_KEY
 from tests.fakes.anthropic_messages import FakeAnthropic
 from tests.fakes.openai_chat import FakeOpenAIChat

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -13,9 +14,9 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import claude_code_request
-from tests.fakes.openai_chat import Fault, FakeOpenAIChat
-from tests.harness import MASTER_KEY, ProxyProcess
+from tests.conftest import claude_code_request, session_model_list
+from tests.fakes.openai_chat import FakeOpenAIChat, Fault
+from tests.harness import MASTER_KEY, ProxyProcess, plugin_config
 
 pytestmark = pytest.mark.integration
 
@@ -280,3 +281,13 @@ def test_upstream_400_passes_through_as_invalid_request_error(proxy: ProxyProces
     response = post_messages(proxy, {"model": "default", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]})
     body = assert_anthropic_error(response, 400, "invalid_request_error")
     assert "maximum context length" in body["error"]["message"]
+
+
+def test_bad_model_aliases_stop_the_proxy_at_startup(openai_fake: FakeOpenAIChat, tmp_path: Path) -> None:
+    """`model_aliases` is validated when the proxy loads its config, not at a user's first request."""
+    config = plugin_config(session_model_list(openai_fake), plugins={"model_aliases": [{"pattern": "claude-*"}]})
+    process = ProxyProcess(config, tmp_path, name="bad-aliases")
+    with pytest.raises(RuntimeError, match="proxy exited"):
+        process.start()
+    assert process.process is not None and process.process.returncode != 0
+    assert "litellm_plugins.model_aliases entries must look like" in process.log_text()

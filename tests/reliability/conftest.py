@@ -18,19 +18,19 @@ from tests.harness import MASTER_KEY, ProxyProcess, plugin_config
 POOL = tuple(f"sk-ant-oat01-reliability-{i}-" + "q" * 36 for i in range(3))
 CLIENT_TOKEN = "reliability-client-token-" + "c" * 30
 CLIENT_OAUTH = "sk-ant-oat01-reliability-client-" + "o" * 30
+# Every plugin, in the order config.yaml.example ships (tests/unit/test_startup.py asserts it).
 ALL_PLUGINS = [
     "litellm_plugins.hooks.request_transformer",
     "litellm_plugins.hooks.token_rotator",
     "litellm_plugins.hooks.upstream_guard",
+    "litellm_plugins.hooks.thinking_stripper",
+    "litellm_plugins.hooks.request_log",
 ]
 SECRETS = (*POOL, CLIENT_TOKEN, CLIENT_OAUTH, MASTER_KEY, OPENAI_KEY)
 
 
 def all_plugin_callbacks() -> list[str]:
-    import litellm_plugins.hooks as hooks
-
-    extra = ["litellm_plugins.hooks.thinking_stripper"] if hasattr(hooks, "thinking_stripper") else []
-    return [*ALL_PLUGINS, *extra, "litellm_plugins.hooks.request_log"]  # last, as config.yaml.example
+    return list(ALL_PLUGINS)
 
 
 class Hygiene:

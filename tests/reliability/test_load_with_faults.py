@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from litellm_plugins.redaction import fingerprint
+from litellm_plugins.core.redaction import fingerprint
 from tests.fakes.anthropic_messages import FakeAnthropic
 from tests.harness import MASTER_KEY, ProxyProcess
 from tests.integration.test_rotator_proxy import leases_during_cooldowns

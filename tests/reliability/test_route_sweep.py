@@ -37,7 +37,7 @@ import pytest
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import connect
 
-from litellm_plugins.client_routes import CLIENT_ROUTES, OPEN_ROUTES
+from litellm_plugins.core.client_routes import CLIENT_ROUTES, OPEN_ROUTES
 from tests.fakes.anthropic_messages import FakeAnthropic
 from tests.fakes.openai_chat import FakeOpenAIChat
 from tests.fakes.server import RecordedRequest, RequestLog, ThreadedServer

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bench import thinking_stripper
-from litellm_plugins.sse_stripper import AnthropicStreamRewriter
+from litellm_plugins.thinking.stream import AnthropicStreamRewriter
 
 
 def test_the_generated_stream_is_the_anthropic_event_sequence_at_about_the_size_asked() -> None:

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from litellm_plugins import claude_credential as cc
-from litellm_plugins.rotator_settings import RotatorSettings
+from litellm_plugins.core import claude_credential as cc
+from litellm_plugins.rotator.settings import RotatorSettings
 
 ANTHROPIC = {"model_name": "anthropic", "litellm_params": {"model": "anthropic/*"}}
 GLM = {"model_name": "glm", "litellm_params": {"model": "anthropic/glm-4.6", "api_base": "https://api.z.ai/api/anthropic", "api_key": "k"}}

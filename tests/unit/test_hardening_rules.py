@@ -11,11 +11,16 @@ import litellm
 import pytest
 import yaml
 
-from litellm_plugins.anthropic_headers import KNOWN_BETAS, extra_betas_setting, filter_anthropic_headers, known_betas
-from litellm_plugins.client_errors import is_client_error
-from litellm_plugins.client_overrides import DROPPED_FIELDS, OperatorLimits, limit_client_overrides
-from litellm_plugins.internals_filter import is_master, rewrite_error, scrub_internals
-from litellm_plugins.log_safety import MAX_MESSAGE_CHARS, SafeLogFilter, single_line
+from litellm_plugins.core.log_safety import MAX_MESSAGE_CHARS, SafeLogFilter, single_line
+from litellm_plugins.guards.anthropic_headers import (
+    KNOWN_BETAS,
+    extra_betas_setting,
+    filter_anthropic_headers,
+    known_betas,
+)
+from litellm_plugins.guards.client_errors import is_client_error
+from litellm_plugins.guards.client_overrides import DROPPED_FIELDS, OperatorLimits, limit_client_overrides
+from litellm_plugins.guards.internals_filter import is_master, rewrite_error, scrub_internals
 from tests.harness import REPO_ROOT
 
 LIMITS = OperatorLimits(num_retries=1, timeout=90.0)
@@ -247,7 +252,7 @@ class _RouterWrapper(_Wrapper):
 def test_the_attempts_own_finish_state_is_found_through_litellms_layers() -> None:
     import asyncio
 
-    from litellm_plugins.upstream_guard import upstream_finished
+    from litellm_plugins.guards.upstream_guard import upstream_finished
 
     assert upstream_finished(_Wrapper("stop")) is True
     assert upstream_finished(_Wrapper(None, "length")) is True

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from litellm_plugins.quickstart import env_references
+from litellm_plugins.cli.quickstart import env_references
 from tests.harness import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
@@ -26,7 +26,7 @@ CONSTANT_READS = re.compile(r"environ(?:\.get|\.setdefault|\.pop)?\(\s*([A-Z][A-
 
 def variables_read_by_the_code() -> set[str]:
     found: set[str] = set()
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         for match in LITERAL_READS.finditer(text):
             found.add(next(group for group in match.groups() if group))

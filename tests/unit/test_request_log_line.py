@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from litellm_plugins.request_log import STATE_KEY, RequestLog
-from litellm_plugins.request_log_line import (
+from litellm_plugins.request_log.hook import STATE_KEY, RequestLog
+from litellm_plugins.request_log.line import (
     MAX_FIELD_CHARS,
     Attempt,
     RequestOutcome,

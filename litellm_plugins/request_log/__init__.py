@@ -1,0 +1,1 @@
+"""The request log: one INFO line per request (`litellm_plugins.hooks.request_log`)."""

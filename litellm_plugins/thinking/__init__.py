@@ -1,0 +1,1 @@
+"""The thinking stripper: thinking blocks and reasoning only where a target accepts them."""
