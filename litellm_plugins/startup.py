@@ -86,7 +86,11 @@ def start(
         install_gc_tuning(app, gc_settings)
         install_count_tokens(
             app,
-            TokenCounter(plugin_settings.model_aliases, token_rotator.settings.is_anthropic_api, token_rotator.count_credential),
+            TokenCounter(
+                plugin_settings.model_aliases,
+                token_rotator.settings.is_anthropic_api,
+                token_rotator.count_credential,
+            ),
         )
     setattr(proxy_server, STARTED_MARKER, True)
     logger.info("startup: every plugin configured from one read of the config; ASGI layers installed")

@@ -12,13 +12,13 @@ import os
 # Before anything imports litellm: never wait on the network for the model cost map.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import json  # noqa: E402
-import re  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
-import pytest  # noqa: E402
+import pytest
 
 from tests.fakes.openai_chat import FakeOpenAIChat
 from tests.harness import MASTER_KEY, REPO_ROOT, STARTED_PROXIES, ProxyProcess, plugin_config
@@ -30,7 +30,11 @@ FIXTURES = REPO_ROOT / "tests" / "fixtures"
 def claude_code_request() -> dict[str, Any]:
     """The request Claude Code 2.x really sends (recorded), minus its credentials."""
     recorded = json.loads((FIXTURES / "claude_code_request.json").read_text(encoding="utf-8"))
-    headers = {k: v for k, v in recorded["headers"].items() if k.lower() not in ("authorization", "x-litellm-api-key")}
+    headers = {
+        k: v
+        for k, v in recorded["headers"].items()
+        if k.lower() not in ("authorization", "x-litellm-api-key")
+    }
     return {"headers": headers, "body": recorded["body"]}
 
 
@@ -53,7 +57,9 @@ def session_model_list(openai_fake: FakeOpenAIChat) -> list[dict[str, Any]]:
     base = openai_fake.api_base
     return [
         openai_deployment("default", "deepseek-chat", base, max_output_tokens=8192, supports_reasoning=False),
-        openai_deployment("reasoner", "gpt-reasoning", base, max_output_tokens=32768, supports_reasoning=True),
+        openai_deployment(
+            "reasoner", "gpt-reasoning", base, max_output_tokens=32768, supports_reasoning=True
+        ),
         openai_deployment("deepseek-reasoner", "deepseek-reasoner", base, max_output_tokens=8192),
         openai_deployment("fast", "gemini-strict", base, max_output_tokens=8192, tool_schema="gemini"),
         # A group whose only deployment cannot be reached: its fallback group must serve.
@@ -67,7 +73,9 @@ SESSION_FALLBACKS = [{"flaky": ["default"]}]
 
 @pytest.fixture(scope="session")
 def proxy(openai_fake: FakeOpenAIChat, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
-    config = plugin_config(session_model_list(openai_fake), aliases=SESSION_ALIASES, fallbacks=SESSION_FALLBACKS)
+    config = plugin_config(
+        session_model_list(openai_fake), aliases=SESSION_ALIASES, fallbacks=SESSION_FALLBACKS
+    )
     process = ProxyProcess(config, tmp_path_factory.mktemp("proxy")).start()
     yield process
     process.stop()

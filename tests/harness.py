@@ -106,7 +106,12 @@ class ProxyProcess:
         ]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            command, cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=self.workdir,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         STARTED_PROXIES.append(self)
@@ -147,7 +152,7 @@ class ProxyProcess:
                 pass
             self.process.wait(timeout=5)
 
-    def __enter__(self) -> ProxyProcess:
+    def __enter__(self) -> ProxyProcess:  # noqa: PYI034 - start() returns self; subclasses none
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -171,6 +176,8 @@ def in_shipped_order(callbacks: list[str]) -> list[str]:
     if ours != sorted(ours, key=PLUGIN_CALLBACKS.index):
         raise ValueError(f"plugins out of the shipped order {PLUGIN_CALLBACKS}: {callbacks}")
     return list(callbacks)
+
+
 PLUGIN_CUSTOM_AUTH = "litellm_plugins.hooks.user_api_key_auth"
 
 
@@ -228,10 +235,24 @@ class RedisServer:
     def start(self) -> RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
-            raise RuntimeError("redis-server is not installed: apt-get install redis-server (scripts/test.sh does)")
+            raise RuntimeError(
+                "redis-server is not installed: apt-get install redis-server (scripts/test.sh does)"
+            )
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -76,8 +76,11 @@ def serve(args: argparse.Namespace) -> int:
     env_path = Path(args.env_file).resolve()
     if args.no_create:  # Docker: config.yaml is a read-only mount, the variables come from env_file
         if not config_path.is_file():
-            print(f"litellm-plugins serve: {config_path} not found and --no-create does not create it "
-                  f"(Docker: `cp {EXAMPLE_CONFIG} config.yaml` next to docker-compose.yml)", file=sys.stderr)
+            print(
+                f"litellm-plugins serve: {config_path} not found and --no-create does not create it "
+                f"(Docker: `cp {EXAMPLE_CONFIG} config.yaml` next to docker-compose.yml)",
+                file=sys.stderr,
+            )
             return 2
     else:
         added = quickstart.ensure_env_file(env_path)
@@ -87,8 +90,11 @@ def serve(args: argparse.Namespace) -> int:
             print(f"litellm_plugins: created {config_path} from {EXAMPLE_CONFIG}", file=sys.stderr)
     load_dotenv(env_path, override=False)
     if args.no_create and not os.environ.get("LITELLM_MASTER_KEY"):
-        print("litellm-plugins serve: LITELLM_MASTER_KEY is not set and --no-create does not generate it "
-              "(Docker: set it in .env, or run `litellm-plugins serve` once on the host to generate it)", file=sys.stderr)
+        print(
+            "litellm-plugins serve: LITELLM_MASTER_KEY is not set and --no-create does not generate it "
+            "(Docker: set it in .env, or run `litellm-plugins serve` once on the host to generate it)",
+            file=sys.stderr,
+        )
         return 2
     document = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
     effective, notes = quickstart.live_config(document, os.environ)
@@ -110,10 +116,20 @@ def serve(args: argparse.Namespace) -> int:
     path = quickstart.settings_path(pool_configured(os.environ), True, None)
     env_option = None if env_path == Path(".env").resolve() else str(env_path)
     instructions = quickstart.settings_instructions(base_url, path, _self_command(), env_option)
-    print(quickstart.banner(quickstart.live_groups(effective), notes, base_url, instructions), file=sys.stderr)
+    print(
+        quickstart.banner(quickstart.live_groups(effective), notes, base_url, instructions), file=sys.stderr
+    )
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     os.environ["LITELLM_PLUGINS_CONFIG"] = str(effective_path)
-    command = [_litellm_command(), "--config", str(effective_path), "--host", args.host, "--port", str(args.port)]
+    command = [
+        _litellm_command(),
+        "--config",
+        str(effective_path),
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+    ]
     command += list(args.litellm_args or [])
     sys.stderr.flush()
     os.execvp(command[0], command)
@@ -149,15 +165,28 @@ def pool(args: argparse.Namespace) -> int:
     load_dotenv(Path(args.env_file), override=False)
     key = os.environ.get("LITELLM_MASTER_KEY")
     if not key:
-        print("litellm-plugins pool: LITELLM_MASTER_KEY is not set (in the environment or .env)", file=sys.stderr)
+        print(
+            "litellm-plugins pool: LITELLM_MASTER_KEY is not set (in the environment or .env)",
+            file=sys.stderr,
+        )
         return 2
     try:
-        response = httpx.get(f"{args.url.rstrip('/')}/litellm_plugins/pool", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+        response = httpx.get(
+            f"{args.url.rstrip('/')}/litellm_plugins/pool",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
     except httpx.HTTPError as error:
-        print(f"litellm-plugins pool: cannot reach the proxy at {args.url}: {type(error).__name__}", file=sys.stderr)
+        print(
+            f"litellm-plugins pool: cannot reach the proxy at {args.url}: {type(error).__name__}",
+            file=sys.stderr,
+        )
         return 2
     if response.status_code != 200:
-        print(f"litellm-plugins pool: the proxy answered {response.status_code}: {response.text[:300]}", file=sys.stderr)
+        print(
+            f"litellm-plugins pool: the proxy answered {response.status_code}: {response.text[:300]}",
+            file=sys.stderr,
+        )
         return 2
     report = response.json()
     print(json.dumps(report, indent=2) if args.json else format_pool_status(report, time.time()))
@@ -166,6 +195,7 @@ def pool(args: argparse.Namespace) -> int:
 
 def check(args: argparse.Namespace) -> int:
     from litellm_plugins.cli import config_check
+
     config_path = Path(args.config)
     if not config_path.is_file():
         print(f"error: {config_path}: not found (copy config.yaml.example, or run `litellm-plugins serve`)")
@@ -223,14 +253,23 @@ def claude_settings(args: argparse.Namespace) -> int:
         return 2
     tokens = {token.name: token for token in auth.registry.tokens}
     if not tokens:
-        print(NO_TOKEN.format(env_file=env_file, missing="" if env_file.exists() else " (not found)"), file=sys.stderr)
+        print(
+            NO_TOKEN.format(env_file=env_file, missing="" if env_file.exists() else " (not found)"),
+            file=sys.stderr,
+        )
         return 2
-    token = tokens.get(args.client) if args.client else (next(iter(tokens.values())) if len(tokens) == 1 else None)
+    token = (
+        tokens.get(args.client)
+        if args.client
+        else (next(iter(tokens.values())) if len(tokens) == 1 else None)
+    )
     if token is None:
         names = ", ".join(sorted(tokens))
         print(f"litellm-plugins claude-settings: choose a client with --client ({names})", file=sys.stderr)
         return 2
-    path = quickstart.settings_path(pool_configured(os.environ), token.may_use_pool, args.model, args.passthrough)
+    path = quickstart.settings_path(
+        pool_configured(os.environ), token.may_use_pool, args.model, args.passthrough
+    )
     env = quickstart.claude_code_env(args.url.rstrip("/"), token.secret.reveal(), path, args.model)
     for variable, value in (
         ("ANTHROPIC_DEFAULT_HAIKU_MODEL", args.haiku_model),
@@ -239,7 +278,10 @@ def claude_settings(args: argparse.Namespace) -> int:
     ):
         if value:
             env[variable] = value
-    print(f"litellm-plugins claude-settings: client {token.name}, {quickstart.PATH_DESCRIPTIONS[path]}", file=sys.stderr)
+    print(
+        f"litellm-plugins claude-settings: client {token.name}, {quickstart.PATH_DESCRIPTIONS[path]}",
+        file=sys.stderr,
+    )
     if not args.write:
         print(json.dumps({"env": env}, indent=2))
         return 0
@@ -251,20 +293,29 @@ def claude_settings(args: argparse.Namespace) -> int:
         try:
             settings = json.loads(target.read_text(encoding="utf-8") or "{}")
         except ValueError:
-            print(f"litellm-plugins claude-settings: {target} is not valid JSON; not touching it", file=sys.stderr)
+            print(
+                f"litellm-plugins claude-settings: {target} is not valid JSON; not touching it",
+                file=sys.stderr,
+            )
             return 2
     merged_env = dict(settings.get("env") or {})
     earlier = merged_env.get("ANTHROPIC_AUTH_TOKEN")
     if path == quickstart.OWN_LOGIN and isinstance(earlier, str) and not earlier.startswith("sk-ant-"):
         del merged_env["ANTHROPIC_AUTH_TOKEN"]  # a proxy token from earlier settings would replace the login
-        print("litellm-plugins claude-settings: removed ANTHROPIC_AUTH_TOKEN (it replaced your Claude login)", file=sys.stderr)
+        print(
+            "litellm-plugins claude-settings: removed ANTHROPIC_AUTH_TOKEN (it replaced your Claude login)",
+            file=sys.stderr,
+        )
     settings["env"] = {**merged_env, **env}
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         backup = backup_path(target)
         shutil.copy2(target, backup)
         backup.chmod(0o600)
-        print(f"litellm-plugins claude-settings: the previous {target.name} is saved as {backup}", file=sys.stderr)
+        print(
+            f"litellm-plugins claude-settings: the previous {target.name} is saved as {backup}",
+            file=sys.stderr,
+        )
     target.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     target.chmod(0o600)  # it holds the proxy token
     print(f"wrote the proxy settings into {target}", file=sys.stderr)
@@ -282,7 +333,9 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def build_parser() -> argparse.ArgumentParser:
     formatter = HelpFormatter
-    parser = argparse.ArgumentParser(prog="litellm-plugins", description=__doc__.split("\n\n")[0], formatter_class=formatter)
+    parser = argparse.ArgumentParser(
+        prog="litellm-plugins", description=__doc__.split("\n\n")[0], formatter_class=formatter
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -290,17 +343,32 @@ def build_parser() -> argparse.ArgumentParser:
         return commands.add_parser(name, help=help_text, description=help_text, formatter_class=formatter)
 
     def env_file(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--env-file", default=".env", help="the .env file with the secrets (the environment wins over it)")
+        sub.add_argument(
+            "--env-file", default=".env", help="the .env file with the secrets (the environment wins over it)"
+        )
 
     def url(sub: argparse.ArgumentParser) -> None:
         default = os.environ.get("PROXY_URL", "http://127.0.0.1:4000")
         sub.add_argument("--url", default=default, help="the proxy's base URL; PROXY_URL sets the default")
 
     serve_parser = command("serve", "start the proxy with this bundle (the quick start)")
-    serve_parser.add_argument("--config", default="config.yaml", help="the proxy config; created from config.yaml.example when missing")
+    serve_parser.add_argument(
+        "--config",
+        default="config.yaml",
+        help="the proxy config; created from config.yaml.example when missing",
+    )
     env_file(serve_parser)
-    serve_parser.add_argument("--host", default=os.environ.get("PROXY_HOST", "127.0.0.1"), help="address to listen on; PROXY_HOST sets the default")
-    serve_parser.add_argument("--port", type=int, default=int(os.environ.get("PROXY_PORT", "4000")), help="port to listen on (a busy port is refused); PROXY_PORT sets the default")
+    serve_parser.add_argument(
+        "--host",
+        default=os.environ.get("PROXY_HOST", "127.0.0.1"),
+        help="address to listen on; PROXY_HOST sets the default",
+    )
+    serve_parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PROXY_PORT", "4000")),
+        help="port to listen on (a busy port is refused); PROXY_PORT sets the default",
+    )
     serve_parser.add_argument(
         "--no-create",
         action="store_true",
@@ -310,7 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--effective-config",
         help="where to write the config with only the live groups (default: .cache/ beside the config)",
     )
-    serve_parser.add_argument("litellm_args", nargs=argparse.REMAINDER, help="more `litellm` options, after --")
+    serve_parser.add_argument(
+        "litellm_args", nargs=argparse.REMAINDER, help="more `litellm` options, after --"
+    )
     serve_parser.set_defaults(handler=serve)
     pool_parser = command("pool", "the token rotator's pool status (master key from .env)")
     url(pool_parser)
@@ -318,7 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     pool_parser.add_argument("--json", action="store_true", help="print the raw JSON")
     pool_parser.set_defaults(handler=pool)
     check_parser = command("check", "report every problem in config.yaml and .env")
-    check_parser.add_argument("--config", default="config.yaml", help="the config to check (raw or serve's effective one)")
+    check_parser.add_argument(
+        "--config", default="config.yaml", help="the config to check (raw or serve's effective one)"
+    )
     env_file(check_parser)
     check_parser.set_defaults(handler=check)
     settings_parser = command(
@@ -328,13 +400,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     url(settings_parser)
     env_file(settings_parser)
-    settings_parser.add_argument("--client", help="which PROXY_STATIC_TOKENS client's token to use (needed with several)")
-    settings_parser.add_argument("--model", help="ANTHROPIC_MODEL: a model group or Claude model id; a non-Claude group also sets the haiku/sonnet/opus defaults")
+    settings_parser.add_argument(
+        "--client", help="which PROXY_STATIC_TOKENS client's token to use (needed with several)"
+    )
+    settings_parser.add_argument(
+        "--model",
+        help="ANTHROPIC_MODEL: a model group or Claude model id; a non-Claude group also sets the haiku/sonnet/opus defaults",
+    )
     settings_parser.add_argument("--haiku-model", help="ANTHROPIC_DEFAULT_HAIKU_MODEL")
     settings_parser.add_argument("--sonnet-model", help="ANTHROPIC_DEFAULT_SONNET_MODEL")
     settings_parser.add_argument("--opus-model", help="ANTHROPIC_DEFAULT_OPUS_MODEL")
-    settings_parser.add_argument("--passthrough", action="store_true", help="use your own Claude login even when a pool is set")
-    settings_parser.add_argument("--write", help="a settings.json path or a folder (~ is ~/.claude/settings.json); merged, the old file kept as .bak")
+    settings_parser.add_argument(
+        "--passthrough", action="store_true", help="use your own Claude login even when a pool is set"
+    )
+    settings_parser.add_argument(
+        "--write",
+        help="a settings.json path or a folder (~ is ~/.claude/settings.json); merged, the old file kept as .bak",
+    )
     settings_parser.set_defaults(handler=claude_settings)
     return parser
 

@@ -70,9 +70,17 @@ def check_env_references(config: Mapping[str, Any], environ: Mapping[str, str]) 
     problems = []
     for index, deployment in enumerate(config.get("model_list") or []):
         if not isinstance(deployment, Mapping):
-            problems.append(Problem("error", f"model_list[{index}]", "each entry must be a mapping with model_name and litellm_params"))
+            problems.append(
+                Problem(
+                    "error",
+                    f"model_list[{index}]",
+                    "each entry must be a mapping with model_name and litellm_params",
+                )
+            )
             continue
-        missing = sorted(name for name in env_references(deployment.get("litellm_params")) if not environ.get(name))
+        missing = sorted(
+            name for name in env_references(deployment.get("litellm_params")) if not environ.get(name)
+        )
         if missing:
             problems.append(
                 Problem(
@@ -95,7 +103,9 @@ def _unknown(where: str, keys: Any, known: frozenset[str] | set[str]) -> list[Pr
     for key in sorted(str(k) for k in keys if str(k) not in known):
         close = difflib.get_close_matches(key, sorted(known), n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
-        problems.append(Problem("error", f"{where}.{key}", f"unknown setting (ignored, so it does nothing): {hint}"))
+        problems.append(
+            Problem("error", f"{where}.{key}", f"unknown setting (ignored, so it does nothing): {hint}")
+        )
     return problems
 
 
@@ -108,7 +118,9 @@ def router_setting_names() -> frozenset[str]:
     return frozenset(str(name) for name in names if name not in ("self", "model_list"))
 
 
-def check_unknown_keys(config: Mapping[str, Any], router_names: Callable[[], frozenset[str]] = router_setting_names) -> list[Problem]:
+def check_unknown_keys(
+    config: Mapping[str, Any], router_names: Callable[[], frozenset[str]] = router_setting_names
+) -> list[Problem]:
     problems: list[Problem] = []
     plugins = config.get(SECTION)
     if isinstance(plugins, Mapping):
@@ -126,7 +138,11 @@ def check_unknown_keys(config: Mapping[str, Any], router_names: Callable[[], fro
 
 def check_model_info(config: Mapping[str, Any]) -> list[Problem]:
     return [
-        Problem("error", where, f"{message}: LiteLLM answers every request to this group with a 500 (the proxy refuses to start)")
+        Problem(
+            "error",
+            where,
+            f"{message}: LiteLLM answers every request to this group with a 500 (the proxy refuses to start)",
+        )
         for where, message in model_info_problems(config.get("model_list"))
     ]
 
@@ -138,16 +154,26 @@ def check_fallbacks(config: Mapping[str, Any]) -> list[Problem]:
     for key in FALLBACK_KEYS:
         for entry in router.get(key) or []:
             if not isinstance(entry, Mapping):
-                problems.append(Problem("error", f"router_settings.{key}", f"{entry!r} must map a group to a list of groups"))
+                problems.append(
+                    Problem(
+                        "error", f"router_settings.{key}", f"{entry!r} must map a group to a list of groups"
+                    )
+                )
                 continue
             for source, targets in entry.items():
                 where = f"router_settings.{key} ({source})"
                 if source not in groups:
-                    hint = " (fallbacks match exact group names; map Claude ids with litellm_plugins.model_aliases)" if "*" in str(source) else ""
+                    hint = (
+                        " (fallbacks match exact group names; map Claude ids with litellm_plugins.model_aliases)"
+                        if "*" in str(source)
+                        else ""
+                    )
                     problems.append(Problem("error", where, f"no model group named {source!r}{hint}"))
                 for target in targets or []:
                     if target not in groups:
-                        problems.append(Problem("error", where, f"fallback target {target!r} is not a model group"))
+                        problems.append(
+                            Problem("error", where, f"fallback target {target!r} is not a model group")
+                        )
     return problems
 
 
@@ -168,12 +194,23 @@ def check_aliases(config: Mapping[str, Any]) -> list[Problem]:
         )
     for pattern, group in settings.model_aliases:
         if group not in groups:
-            problems.append(Problem("error", f"litellm_plugins.model_aliases[{pattern!r}]", f"target {group!r} is not a model group"))
+            problems.append(
+                Problem(
+                    "error",
+                    f"litellm_plugins.model_aliases[{pattern!r}]",
+                    f"target {group!r} is not a model group",
+                )
+            )
     return problems
 
 
-def check_plugins(config: Mapping[str, Any], config_path: str, load: Callable[[str, str], Any]) -> list[Problem]:
-    paths = [("litellm_settings.callbacks", value) for value in (config.get("litellm_settings") or {}).get("callbacks") or []]
+def check_plugins(
+    config: Mapping[str, Any], config_path: str, load: Callable[[str, str], Any]
+) -> list[Problem]:
+    paths = [
+        ("litellm_settings.callbacks", value)
+        for value in (config.get("litellm_settings") or {}).get("callbacks") or []
+    ]
     auth = (config.get("general_settings") or {}).get("custom_auth")
     if auth:
         paths.append(("general_settings.custom_auth", auth))
@@ -192,7 +229,7 @@ def check_plugins(config: Mapping[str, Any], config_path: str, load: Callable[[s
 
 
 def _missing_name(value: str) -> str | None:
-    """"no name X in module M" when module M's source does not define X (found without running it)."""
+    """ "no name X in module M" when module M's source does not define X (found without running it)."""
     module, _, name = value.rpartition(".")
     try:
         spec = importlib.util.find_spec(module)
@@ -211,9 +248,21 @@ def check_secrets(config: Mapping[str, Any], environ: Mapping[str, str]) -> list
     master = environ.get("LITELLM_MASTER_KEY", "")
     configured = (config.get("general_settings") or {}).get("master_key")
     if not master and not (isinstance(configured, str) and not configured.startswith("os.environ/")):
-        problems.append(Problem("error", "LITELLM_MASTER_KEY", "not set: the proxy refuses to start (`litellm-plugins serve` generates one)"))
+        problems.append(
+            Problem(
+                "error",
+                "LITELLM_MASTER_KEY",
+                "not set: the proxy refuses to start (`litellm-plugins serve` generates one)",
+            )
+        )
     elif master and len(master) < MIN_MASTER_KEY_LENGTH:
-        problems.append(Problem("error", "LITELLM_MASTER_KEY", f"shorter than {MIN_MASTER_KEY_LENGTH} characters: generate one with `openssl rand -hex 24`"))
+        problems.append(
+            Problem(
+                "error",
+                "LITELLM_MASTER_KEY",
+                f"shorter than {MIN_MASTER_KEY_LENGTH} characters: generate one with `openssl rand -hex 24`",
+            )
+        )
     if (config.get("general_settings") or {}).get("custom_auth"):
         try:
             auth = load_auth_settings(environ)
@@ -223,9 +272,21 @@ def check_secrets(config: Mapping[str, Any], environ: Mapping[str, str]) -> list
             if not auth.registry:
                 where = "PROXY_STATIC_TOKEN"
                 if auth.open_to_all:
-                    problems.append(Problem("warning", where, "no proxy token and PROXY_AUTH_OPEN=true: anyone who reaches the port can spend your keys"))
+                    problems.append(
+                        Problem(
+                            "warning",
+                            where,
+                            "no proxy token and PROXY_AUTH_OPEN=true: anyone who reaches the port can spend your keys",
+                        )
+                    )
                 else:
-                    problems.append(Problem("warning", where, "no proxy token: only clients on this machine (loopback) are served"))
+                    problems.append(
+                        Problem(
+                            "warning",
+                            where,
+                            "no proxy token: only clients on this machine (loopback) are served",
+                        )
+                    )
     return problems
 
 
@@ -278,7 +339,9 @@ def check_config(
         return [Problem("error", config_path, "is not a YAML mapping")]
     problems: list[Problem] = []
     if not config.get("model_list"):
-        problems.append(Problem("error", "model_list", "no deployments: copy the recipes from config.yaml.example"))
+        problems.append(
+            Problem("error", "model_list", "no deployments: copy the recipes from config.yaml.example")
+        )
     problems += check_env_references(config, environ)
     problems += check_fallbacks(config)
     problems += check_aliases(config)

@@ -86,7 +86,9 @@ def live_config(config: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[
     notes: list[str] = []
     kept: list[Any] = []
     for deployment in result.get("model_list") or []:
-        missing = sorted(name for name in env_references(deployment.get("litellm_params")) if not environ.get(name))
+        missing = sorted(
+            name for name in env_references(deployment.get("litellm_params")) if not environ.get(name)
+        )
         if missing:
             notes.append(f"{deployment.get('model_name')}: off (set {', '.join(missing)} in .env)")
             continue
@@ -130,14 +132,20 @@ PATH_DESCRIPTIONS: Final = {
     POOL: "the proxy's Claude token pool (CLAUDE_OAUTH_TOKENS; Claude Code needs no login)",
     PROVIDER: "a provider's model group only (no Claude login or pool needed)",
 }
-MODEL_DEFAULTS: Final = ("ANTHROPIC_DEFAULT_HAIKU_MODEL", "ANTHROPIC_DEFAULT_SONNET_MODEL", "ANTHROPIC_DEFAULT_OPUS_MODEL")
+MODEL_DEFAULTS: Final = (
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL",
+)
 
 
 def is_claude_model(model: str | None) -> bool:
     return bool(model) and str(model).lower().startswith("claude")
 
 
-def settings_path(pool_configured: bool, may_use_pool: bool, model: str | None, passthrough: bool = False) -> str:
+def settings_path(
+    pool_configured: bool, may_use_pool: bool, model: str | None, passthrough: bool = False
+) -> str:
     """Which user path the settings are for: the pool when this client may use one, a provider
     group when the model asked for is not Claude, else the user's own Claude login."""
     if passthrough:
@@ -149,12 +157,18 @@ def settings_path(pool_configured: bool, may_use_pool: bool, model: str | None, 
     return OWN_LOGIN
 
 
-def claude_code_env(base_url: str, token: str, path: str = OWN_LOGIN, model: str | None = None) -> dict[str, str]:
+def claude_code_env(
+    base_url: str, token: str, path: str = OWN_LOGIN, model: str | None = None
+) -> dict[str, str]:
     """Claude Code's settings.json `env` for one user path: the one generator behind
     `claude-settings`, the `serve` banner and the README."""
     if path not in SETTINGS_PATHS:
         raise ValueError(f"path must be one of {', '.join(SETTINGS_PATHS)}, got {path!r}")
-    env = {"ANTHROPIC_BASE_URL": base_url, "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "API_TIMEOUT_MS": "600000"}
+    env = {
+        "ANTHROPIC_BASE_URL": base_url,
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "API_TIMEOUT_MS": "600000",
+    }
     headers = [f"x-litellm-api-key: {token}"]
     if path == OWN_LOGIN:
         # No ANTHROPIC_AUTH_TOKEN: it would replace the user's Claude login.
@@ -170,7 +184,9 @@ def claude_code_env(base_url: str, token: str, path: str = OWN_LOGIN, model: str
     return env
 
 
-def settings_commands(base_url: str, command: str = "litellm-plugins", env_file: str | None = None) -> list[str]:
+def settings_commands(
+    base_url: str, command: str = "litellm-plugins", env_file: str | None = None
+) -> list[str]:
     """The copy-pasteable commands that print and write Claude Code's settings (with the real token)."""
     options = f" --url {base_url}" + (f" --env-file {env_file}" if env_file else "")
     return [
@@ -180,7 +196,9 @@ def settings_commands(base_url: str, command: str = "litellm-plugins", env_file:
     ]
 
 
-def settings_instructions(base_url: str, path: str, command: str = "litellm-plugins", env_file: str | None = None) -> str:
+def settings_instructions(
+    base_url: str, path: str, command: str = "litellm-plugins", env_file: str | None = None
+) -> str:
     """What `serve` prints (and the README shows) about Claude Code's settings."""
     show, write, provider = settings_commands(base_url, command, env_file)
     lines = [
@@ -190,7 +208,9 @@ def settings_instructions(base_url: str, path: str, command: str = "litellm-plug
         f"  no Claude at all, one model group:   {provider}",
     ]
     if path == OWN_LOGIN:
-        lines.append("  Claude Code must be logged in (`claude`, then /login; or `claude setup-token` and CLAUDE_CODE_OAUTH_TOKEN),")
+        lines.append(
+            "  Claude Code must be logged in (`claude`, then /login; or `claude setup-token` and CLAUDE_CODE_OAUTH_TOKEN),"
+        )
         lines.append("  or set CLAUDE_OAUTH_TOKENS in .env to serve Claude from the proxy's pool.")
     return "\n".join(lines)
 

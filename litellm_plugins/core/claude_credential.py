@@ -40,13 +40,16 @@ LOGIN_FIX: Final = (
 MISSING_MESSAGES: Final = {
     NO_POOL: (
         "No Claude credential: this request goes to Anthropic's API with your own Claude login and none was sent, "
-        "and the proxy has no token pool. Fix: " + LOGIN_FIX + "; or set CLAUDE_OAUTH_TOKENS in the proxy's .env "
+        "and the proxy has no token pool. Fix: "
+        + LOGIN_FIX
+        + "; or set CLAUDE_OAUTH_TOKENS in the proxy's .env "
         "(tokens from `claude setup-token`) to serve Claude from a pool; or ask for a model group with a provider "
         "key (`litellm-plugins claude-settings --model <group>`)"
     ),
     NOT_PERMITTED: (
         "No Claude credential: your proxy token may not use the proxy's Claude pool (it is a passthrough client in "
-        "PROXY_STATIC_TOKENS), so Anthropic needs your own Claude login and none was sent. Fix: " + LOGIN_FIX
+        "PROXY_STATIC_TOKENS), so Anthropic needs your own Claude login and none was sent. Fix: "
+        + LOGIN_FIX
         + "; or ask the proxy's admin for a client with `:pool` permission"
     ),
     ASKED_PASSTHROUGH: (
@@ -55,7 +58,9 @@ MISSING_MESSAGES: Final = {
     ),
     POOL_OFF: (
         "No Claude credential: the proxy runs with CLAUDE_TOKEN_MODE=passthrough, so Anthropic needs your own Claude "
-        "login and none was sent. Fix: " + LOGIN_FIX + "; or send `x-claude-token-mode: rotate` to use the pool"
+        "login and none was sent. Fix: "
+        + LOGIN_FIX
+        + "; or send `x-claude-token-mode: rotate` to use the pool"
     ),
 }
 MISSING_PREFIX: Final = "No Claude credential: "
@@ -84,7 +89,11 @@ PROVIDER_FIX: Final = (
 
 
 def missing_credential_reason(
-    mode: str, requested_mode: str | None, may_use_pool: bool, pool_size: int, sent_claude_credential: bool | None
+    mode: str,
+    requested_mode: str | None,
+    may_use_pool: bool,
+    pool_size: int,
+    sent_claude_credential: bool | None,
 ) -> str | None:
     """Why a passthrough request has no Claude credential to send, or None when it has one (or
     when the auth plugin did not say: then LiteLLM decides, as before)."""
@@ -104,7 +113,9 @@ def missing_credential_message(reason: str) -> str:
 
 
 def needs_claude_credential(
-    deployments: Iterable[Mapping[str, Any]], is_anthropic_api: Callable[[Any], bool], environ: Mapping[str, str]
+    deployments: Iterable[Mapping[str, Any]],
+    is_anthropic_api: Callable[[Any], bool],
+    environ: Mapping[str, str],
 ) -> bool:
     """True when every deployment of a group is Anthropic's own API with no key of its own, so
     only a Claude credential (pooled or the client's) can serve it."""
@@ -121,7 +132,9 @@ def needs_claude_credential(
     return found and not (environ.get("ANTHROPIC_API_KEY") or environ.get("ANTHROPIC_AUTH_TOKEN"))
 
 
-def credential_error_fix(status: int | None, message: str, provider: str | None, mode: str | None) -> str | None:
+def credential_error_fix(
+    status: int | None, message: str, provider: str | None, mode: str | None
+) -> str | None:
     """The fix to add to a provider's (or LiteLLM's) 401/403 about a credential, or None."""
     if status not in (401, 403) or not CREDENTIAL_ERROR.search(message or ""):
         return None

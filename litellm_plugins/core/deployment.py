@@ -49,7 +49,6 @@ class DeploymentProfile:
         return self.provider == "anthropic"
 
 
-
 def is_anthropic_api(api_base: str | None, hosts: Collection[str] = DEFAULT_ANTHROPIC_HOSTS) -> bool:
     """An `anthropic/` deployment's `api_base` is Anthropic's own API (`hosts`: `host` or `host:port`).
 
@@ -126,7 +125,9 @@ def profile_from_kwargs(kwargs: Mapping[str, Any]) -> DeploymentProfile:
         # Anthropic-speaking targets handle `thinking` themselves; for the others only an
         # explicit declaration turns it into reasoning_effort.
         supports_reasoning=_bool(model_info.get("supports_reasoning"), speaks_anthropic),
-        reasoning_input=str(model_info.get("reasoning_input") or ("keep" if speaks_anthropic else "drop")).lower(),
+        reasoning_input=str(
+            model_info.get("reasoning_input") or ("keep" if speaks_anthropic else "drop")
+        ).lower(),
         tool_schema=tool_schema,
         tool_schema_drop_keys=frozenset(str(k) for k in drop_keys),
     )

@@ -37,7 +37,9 @@ TRACEBACK_MARKER: Final = re.compile(r"Traceback \(most recent call last\):.*", 
 # runs no header hook, so the hint travels in a per-request dict that the protocol error layer
 # (:mod:`litellm_plugins.guards.protocol_errors`) owns; tasks spawned for the request copy the
 # context and so share the same dict.
-ERROR_RESPONSE_HEADERS: ContextVar[dict[str, str] | None] = ContextVar("litellm_plugins_error_headers", default=None)
+ERROR_RESPONSE_HEADERS: ContextVar[dict[str, str] | None] = ContextVar(
+    "litellm_plugins_error_headers", default=None
+)
 
 
 def hint_error_header(name: str, value: str) -> None:

@@ -69,4 +69,6 @@ def validate_model_list(model_list: Any) -> None:
     problems = model_info_problems(model_list)
     if problems:
         listed = "; ".join(f"{where}.{message}" for where, message in problems)
-        raise SettingsError(f"config.yaml: {listed}. Fix the value (`litellm-plugins check` lists every problem)")
+        raise SettingsError(
+            f"config.yaml: {listed}. Fix the value (`litellm-plugins check` lists every problem)"
+        )

@@ -36,7 +36,11 @@ def drop_reasoning_from_openai_messages(messages: Any) -> tuple[Any, int]:
             content = message.get("content")
             parts_removed = 0
             if isinstance(content, list):
-                kept = [p for p in content if not (isinstance(p, Mapping) and p.get("type") in REASONING_PART_TYPES)]
+                kept = [
+                    p
+                    for p in content
+                    if not (isinstance(p, Mapping) and p.get("type") in REASONING_PART_TYPES)
+                ]
                 parts_removed = len(content) - len(kept)
             if present or parts_removed:
                 dropped += len(present) + parts_removed

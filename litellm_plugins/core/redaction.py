@@ -29,7 +29,7 @@ def fingerprint(secret: str) -> str:
 
 def redact(text: str) -> str:
     """Mask every credential-shaped substring, keeping a short prefix for recognition."""
-    return SECRET_PATTERN.sub(lambda match: (next(g for g in match.groups() if g) + MASK), text)
+    return SECRET_PATTERN.sub(lambda match: next(g for g in match.groups() if g) + MASK, text)
 
 
 class RedactingFilter(logging.Filter):

@@ -29,7 +29,14 @@ SECTION = "litellm_plugins"
 # Every key the bundle reads in its section (`litellm-plugins check` refuses others: a typo such as
 # `model_alias` would otherwise be ignored). Add a new setting here.
 KNOWN_KEYS = frozenset(
-    {"model_aliases", "anthropic_api_bases", "pools", "thinking", "garbage_collection", "third_party_anthropic_betas"}
+    {
+        "model_aliases",
+        "anthropic_api_bases",
+        "pools",
+        "thinking",
+        "garbage_collection",
+        "third_party_anthropic_betas",
+    }
 )
 POOL_KEYS = frozenset({"tokens", "strategy", "model_groups"})
 
@@ -57,7 +64,9 @@ class PluginSettings:
     def section(self, name: str) -> Mapping[str, Any]:
         value = self.raw.get(name) or {}
         if not isinstance(value, Mapping):
-            raise SettingsError(f"{SECTION}.{name} in config.yaml must be a mapping, got {type(value).__name__}")
+            raise SettingsError(
+                f"{SECTION}.{name} in config.yaml must be a mapping, got {type(value).__name__}"
+            )
         return value
 
     def checked_section(self, name: str, known: frozenset[str]) -> Mapping[str, Any]:
@@ -91,7 +100,9 @@ def parse_settings(section: Mapping[str, Any] | None) -> PluginSettings:
         raise SettingsError(f"{SECTION}.model_aliases must map glob patterns to model group names")
     for pattern, group in items:
         if not isinstance(pattern, str) or not isinstance(group, str) or not pattern or not group:
-            raise SettingsError(f"{SECTION}.model_aliases: {pattern!r}: {group!r} must both be non-empty strings")
+            raise SettingsError(
+                f"{SECTION}.model_aliases: {pattern!r}: {group!r} must both be non-empty strings"
+            )
         aliases.append((pattern, group))
     return PluginSettings(model_aliases=tuple(aliases), raw=dict(section))
 

@@ -14,7 +14,9 @@ FRAME_END: Final = re.compile(rb"\r\n\r\n|\n\n|\r\r|\r\n\n|\n\r\n")
 LF_FRAME_END: Final = b"\n\n"
 
 
-def find_frame_end(buffer: bytes | bytearray, start: int = 0, plain: bool | None = None) -> tuple[int, bytes] | None:
+def find_frame_end(
+    buffer: bytes | bytearray, start: int = 0, plain: bool | None = None
+) -> tuple[int, bytes] | None:
     """(the index just past the first frame end at or after `start`, the terminator), or None.
 
     `plain`: the caller knows `buffer` has no CR (most streams end lines with LF only), so a plain

@@ -75,7 +75,9 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def limit_client_overrides(request: Mapping[str, Any], limits: OperatorLimits) -> tuple[dict[str, Any], list[str]]:
+def limit_client_overrides(
+    request: Mapping[str, Any], limits: OperatorLimits
+) -> tuple[dict[str, Any], list[str]]:
     """A copy of `request` within `limits`, and the names of the fields changed or dropped."""
     out = dict(request)
     changed: list[str] = []

@@ -116,7 +116,11 @@ class InternalsFilterMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 if hide:
-                    kept = [(k, v) for k, v in message.get("headers") or () if bytes(k).lower() not in HIDDEN_HEADERS]
+                    kept = [
+                        (k, v)
+                        for k, v in message.get("headers") or ()
+                        if bytes(k).lower() not in HIDDEN_HEADERS
+                    ]
                     message = {**message, "headers": kept}
                 status = int(message.get("status", 200))
                 content_type = _header(message, b"content-type")
@@ -139,7 +143,9 @@ class InternalsFilterMiddleware:
                     await send(start)
                     await send({"type": "http.response.body", "body": body, "more_body": more})
                     return
-                headers = [(k, v) for k, v in start.get("headers") or () if bytes(k).lower() != b"content-length"]
+                headers = [
+                    (k, v) for k, v in start.get("headers") or () if bytes(k).lower() != b"content-length"
+                ]
                 headers.append((b"content-length", str(len(new_body)).encode()))
                 await send({**start, "headers": headers})
                 await send({"type": "http.response.body", "body": new_body, "more_body": False})

@@ -44,7 +44,11 @@ def _message_from(document: Any) -> str | None:
     if isinstance(detail, str):
         return detail
     if isinstance(detail, list):
-        parts = [f"{'.'.join(str(p) for p in item.get('loc', ()))}: {item.get('msg')}" for item in detail if isinstance(item, dict)]
+        parts = [
+            f"{'.'.join(str(p) for p in item.get('loc', ()))}: {item.get('msg')}"
+            for item in detail
+            if isinstance(item, dict)
+        ]
         return "; ".join(parts) or "invalid request"
     if isinstance(detail, dict) and isinstance(detail.get("error"), str):
         return detail["error"]
@@ -58,7 +62,11 @@ def reshape_error(status: int, body: bytes, anthropic_route: bool) -> bytes | No
     except ValueError:
         document = None
     if anthropic_route:
-        if isinstance(document, dict) and document.get("type") == "error" and isinstance(document.get("error"), dict):
+        if (
+            isinstance(document, dict)
+            and document.get("type") == "error"
+            and isinstance(document.get("error"), dict)
+        ):
             message = document["error"].get("message")
             if isinstance(message, str) and TRACEBACK_MARKER.search(message):
                 document["error"]["message"] = clean_message(message)
@@ -104,7 +112,9 @@ class ProtocolErrorMiddleware:
                 size = sum(len(c) for c in chunks)
                 if message.get("more_body") and size < MAX_ERROR_BODY:
                     return
-                await _flush(held.pop("start"), b"".join(chunks), anthropic_route, send, bool(message.get("more_body")))
+                await _flush(
+                    held.pop("start"), b"".join(chunks), anthropic_route, send, bool(message.get("more_body"))
+                )
                 chunks.clear()
                 return
             await send(message)

@@ -143,7 +143,7 @@ class RequestGuardMiddleware:
         # LiteLLM reads the whole body anyway: read it once here, check its shape, replay it.
         try:
             body = await asyncio.wait_for(self._read_body(receive), self.read_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await _refuse(
                 send,
                 408,

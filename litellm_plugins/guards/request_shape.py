@@ -152,9 +152,9 @@ def _system(system: Any) -> str | None:
 
 
 def _metadata(metadata: Any) -> str | None:
-    if isinstance(metadata, Mapping) and metadata.get("user_id") is not None:
-        if not isinstance(metadata["user_id"], str):
-            return "metadata.user_id: must be a string"
+    user_id = metadata.get("user_id") if isinstance(metadata, Mapping) else None
+    if user_id is not None and not isinstance(user_id, str):
+        return "metadata.user_id: must be a string"
     return None
 
 
@@ -190,7 +190,11 @@ def anthropic_messages_problem(body: Any, count_tokens: bool = False) -> str | N
         return "messages: required"
     if not count_tokens and "max_tokens" not in body:
         return "max_tokens: required"
-    fields = ANTHROPIC_FIELDS if not count_tokens else {k: v for k, v in ANTHROPIC_FIELDS.items() if k != "max_tokens"}
+    fields = (
+        ANTHROPIC_FIELDS
+        if not count_tokens
+        else {k: v for k, v in ANTHROPIC_FIELDS.items() if k != "max_tokens"}
+    )
     return (
         _fields(body, fields)
         or nesting_problem(body)

@@ -59,7 +59,9 @@ logger = logging.getLogger(__name__)
 
 STATE_KEY: Final = "litellm_plugins_upstream_guard"
 LOG_REMAPPED: Final = "upstream guard: %s from the upstream reported as %s"
-LOG_CREDENTIAL: Final = "upstream guard: HTTP %s for %s: %s refused the credential (mode %s), answered with the fix: %s"
+LOG_CREDENTIAL: Final = (
+    "upstream guard: HTTP %s for %s: %s refused the credential (mode %s), answered with the fix: %s"
+)
 LOG_CUT: Final = "upstream guard: the upstream stream for %r ended badly; sent an error event"
 LOG_OVERRIDES: Final = "upstream guard: client overrides capped or dropped: %s"
 LOG_BETAS: Final = "upstream guard: %d unknown anthropic-* header(s) or beta flag(s) removed for %r"
@@ -92,7 +94,11 @@ def explain_credential_error(request_data: Any, exception: Exception, status: in
     false` (Claude Code retries a 401 about ten times without it)."""
     message = str(getattr(exception, "message", "") or exception)
     provider = getattr(exception, "llm_provider", None)
-    mode = (metadata_value(request_data, "litellm_plugins_rotator", dict) or {}).get("mode") if isinstance(request_data, dict) else None
+    mode = (
+        (metadata_value(request_data, "litellm_plugins_rotator", dict) or {}).get("mode")
+        if isinstance(request_data, dict)
+        else None
+    )
     fix = credential_error_fix(status, message, provider if isinstance(provider, str) else None, mode)
     if fix is None:
         return
@@ -140,7 +146,11 @@ def upstream_finished(stream: Any) -> bool | None:
         if stream is None:
             return None
         wraps_generator = hasattr(stream, "__dict__") and "_async_generator" in stream.__dict__
-        received = stream.__dict__.get("received_finish_reason", _MISSING) if hasattr(stream, "__dict__") else _MISSING
+        received = (
+            stream.__dict__.get("received_finish_reason", _MISSING)
+            if hasattr(stream, "__dict__")
+            else _MISSING
+        )
         if received is not _MISSING and not wraps_generator:
             return received is not None or stream.__dict__.get("intermittent_finish_reason") is not None
         stream = _layer_below(stream)
@@ -240,7 +250,9 @@ class UpstreamGuard(CustomLogger):
         **kwargs: Any,
     ) -> None:
         status = getattr(original_exception, "status_code", None)
-        explain_credential_error(request_data, original_exception, status if isinstance(status, int) else None)
+        explain_credential_error(
+            request_data, original_exception, status if isinstance(status, int) else None
+        )
         mapped = client_status_for(original_exception, status if isinstance(status, int) else None)
         if mapped is None:
             return

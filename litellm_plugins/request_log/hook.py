@@ -73,7 +73,9 @@ class RequestLog(CustomLogger):
         super().__init__()
         self._clock = clock
 
-    def _latency_ms(self, state: Mapping[str, Any] | None, payload: Mapping[str, Any] | None = None) -> float | None:
+    def _latency_ms(
+        self, state: Mapping[str, Any] | None, payload: Mapping[str, Any] | None = None
+    ) -> float | None:
         started = state.get("started") if state else None
         if isinstance(started, float):
             return (self._clock() - started) * 1000
@@ -83,22 +85,30 @@ class RequestLog(CustomLogger):
                 return (end - start) * 1000
         return None
 
-    async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any) -> dict:
+    async def async_pre_call_hook(
+        self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any
+    ) -> dict:
         metadata = request_metadata(data)
         if metadata is not None:
             metadata[STATE_KEY] = {"started": self._clock(), "attempts": [], "logged": False}
         return data
 
-    async def async_log_failure_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
+    async def async_log_failure_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
         payload = kwargs.get("standard_logging_object") if isinstance(kwargs, Mapping) else None
         state = _state(_call_metadata(kwargs)) if isinstance(kwargs, Mapping) else None
         if not isinstance(payload, Mapping) or state is None or state.get("logged"):
             return
         attempts = state.get("attempts")
         if isinstance(attempts, list) and len(attempts) < MAX_ATTEMPTS:
-            attempts.append(vars(attempt_from_logging_object(payload)))  # plain data: metadata gets copied and serialized
+            attempts.append(
+                vars(attempt_from_logging_object(payload))
+            )  # plain data: metadata gets copied and serialized
 
-    async def async_log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
+    async def async_log_success_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
         payload = kwargs.get("standard_logging_object") if isinstance(kwargs, Mapping) else None
         if not isinstance(payload, Mapping):
             return
@@ -108,7 +118,9 @@ class RequestLog(CustomLogger):
             if state.get("logged"):
                 return
             state["logged"] = True
-        outcome = success_outcome(payload, metadata, recorded_attempts(state), self._latency_ms(state, payload))
+        outcome = success_outcome(
+            payload, metadata, recorded_attempts(state), self._latency_ms(state, payload)
+        )
         logger.info("%s", format_line(outcome))
 
     async def async_post_call_failure_hook(

@@ -72,7 +72,7 @@ class RequestOutcome:
 def _number(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "-"
-    return str(int(round(value)))
+    return str(round(value))
 
 
 def format_line(outcome: RequestOutcome) -> str:
@@ -164,7 +164,11 @@ def rotator_failovers(metadata: Mapping[str, Any] | None) -> tuple[str, ...]:
     """The pooled-token failovers the rotator recorded (`fp:... HTTP 429`), fingerprints only."""
     state = metadata.get(ROTATOR_KEY) if isinstance(metadata, Mapping) else None
     failovers = state.get("failovers") if isinstance(state, Mapping) else None
-    return tuple(str(f) for f in failovers) if isinstance(failovers, Sequence) and not isinstance(failovers, str) else ()
+    return (
+        tuple(str(f) for f in failovers)
+        if isinstance(failovers, Sequence) and not isinstance(failovers, str)
+        else ()
+    )
 
 
 def requested_model(metadata: Mapping[str, Any] | None, fallback: object) -> str | None:
@@ -215,7 +219,11 @@ def failure_outcome(
     attempts = list(failed_attempts)
     final = attempts.pop() if attempts else None
     metadata = metadata or {}
-    group = (final.group if final else None) or _str(metadata.get("model_group")) or _str(request_data.get("model"))
+    group = (
+        (final.group if final else None)
+        or _str(metadata.get("model_group"))
+        or _str(request_data.get("model"))
+    )
     deployment = (final.deployment if final else None) or _str(metadata.get("deployment"))
     return RequestOutcome(
         client=client_name(metadata, {"user_api_key_auth_metadata": auth_metadata}),

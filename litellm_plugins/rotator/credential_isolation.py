@@ -55,4 +55,3 @@ def strip_client_credentials(request: Mapping[str, Any]) -> tuple[dict[str, Any]
             out["provider_specific_header"] = entry
             removed += count
     return out, removed
-

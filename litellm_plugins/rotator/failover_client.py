@@ -33,7 +33,9 @@ OnFailure = Callable[[Lease, int, Mapping[str, str]], Awaitable[Lease | None]]
 OnSuccess = Callable[[Lease], None]
 
 
-def pool_exhausted_response(pool: str, retry_after: float, url: str = ANTHROPIC_MESSAGES_URL) -> httpx.Response:
+def pool_exhausted_response(
+    pool: str, retry_after: float, url: str = ANTHROPIC_MESSAGES_URL
+) -> httpx.Response:
     """The 429 a whole cooling pool answers with, in Anthropic's error shape (the one place it is built)."""
     seconds = max(1, math.ceil(retry_after))
     body = {
@@ -54,10 +56,14 @@ def pool_exhausted_response(pool: str, retry_after: float, url: str = ANTHROPIC_
     )
 
 
-def pool_exhausted_error(pool: str, retry_after: float, url: str = ANTHROPIC_MESSAGES_URL) -> httpx.HTTPStatusError:
+def pool_exhausted_error(
+    pool: str, retry_after: float, url: str = ANTHROPIC_MESSAGES_URL
+) -> httpx.HTTPStatusError:
     """Raised inside the HTTP client (an attempt in flight): LiteLLM maps it like an upstream 429."""
     response = pool_exhausted_response(pool, retry_after, url)
-    return httpx.HTTPStatusError(response.json()["error"]["message"], request=response.request, response=response)
+    return httpx.HTTPStatusError(
+        response.json()["error"]["message"], request=response.request, response=response
+    )
 
 
 def pool_exhausted_rate_limit_error(
@@ -83,7 +89,9 @@ def with_token(headers: Mapping[str, Any] | None, old: str, new: str) -> dict[st
 class PoolFailoverClient(AsyncHTTPHandler):
     """An `AsyncHTTPHandler` that delegates to LiteLLM's shared one (no client of its own)."""
 
-    def __init__(self, inner: AsyncHTTPHandler, lease: Lease, on_failure: OnFailure, on_success: OnSuccess) -> None:
+    def __init__(
+        self, inner: AsyncHTTPHandler, lease: Lease, on_failure: OnFailure, on_success: OnSuccess
+    ) -> None:
         # Deliberately not calling super().__init__: that would open a new connection pool per
         # request. Every attribute LiteLLM reads comes from the shared handler.
         self._inner = inner

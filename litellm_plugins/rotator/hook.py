@@ -153,7 +153,10 @@ def group_deployments(group: Any) -> list[Mapping[str, Any]]:
 def _status_and_headers(exception: Exception) -> tuple[int | None, dict[str, str]]:
     status = getattr(exception, "status_code", None)
     headers: dict[str, str] = {}
-    for source in (getattr(exception, "litellm_response_headers", None), getattr(getattr(exception, "response", None), "headers", None)):
+    for source in (
+        getattr(exception, "litellm_response_headers", None),
+        getattr(getattr(exception, "response", None), "headers", None),
+    ):
         if source:
             headers.update({str(k): str(v) for k, v in dict(source).items()})
     return (status if isinstance(status, int) else None), headers
@@ -226,7 +229,11 @@ class TokenRotator(CustomLogger):
                 remote = await self._shared.all_cooling(name)
                 for row in rows:
                     found = remote.get(str(row["fingerprint"])) if row["pool"] == name else None
-                    if found and found[0] > now and (row["cooling_until"] is None or found[0] > float(row["cooling_until"])):  # type: ignore[arg-type]
+                    if (
+                        found
+                        and found[0] > now
+                        and (row["cooling_until"] is None or found[0] > float(row["cooling_until"]))
+                    ):  # type: ignore[arg-type]
                         row.update(healthy=False, cooling_until=found[0], reason=found[1])
         return {
             "mode": self.settings.mode,
@@ -236,7 +243,9 @@ class TokenRotator(CustomLogger):
         }
 
     # -- leasing -------------------------------------------------------------------------------
-    async def lease(self, pool: TokenPool, session: str | None, exclude: frozenset[str] = frozenset()) -> Lease | None:
+    async def lease(
+        self, pool: TokenPool, session: str | None, exclude: frozenset[str] = frozenset()
+    ) -> Lease | None:
         preferred = None
         if self._shared is not None and session:
             preferred = await self._shared.session_token(pool.name, session)
@@ -267,7 +276,14 @@ class TokenRotator(CustomLogger):
         else:
             start = until - cooldown.seconds if until is not None else self._clock()
             logger.info(
-                LOG_COOLED, pool.name, fp, cooldown.seconds, cooldown.reason, status, local_time(start), local_time(until or start)
+                LOG_COOLED,
+                pool.name,
+                fp,
+                cooldown.seconds,
+                cooldown.reason,
+                status,
+                local_time(start),
+                local_time(until or start),
             )
         if self._shared is not None and until is not None:
             await self._shared.set_cooling(pool.name, fp, until, until - self._clock(), cooldown.reason)
@@ -322,11 +338,19 @@ class TokenRotator(CustomLogger):
             mode = decide_mode(self.settings, requested_mode(headers), may_use_pool, len(self.pool()))
         except PermissionError as error:
             raise ProxyException(
-                message=str(error), type="permission_error", param=MODE_HEADER, code=403, headers={"x-should-retry": "false"}
+                message=str(error),
+                type="permission_error",
+                param=MODE_HEADER,
+                code=403,
+                headers={"x-should-retry": "false"},
             ) from error
         except ValueError as error:
-            raise ProxyException(message=str(error), type="invalid_request_error", param=MODE_HEADER, code=400) from error
-        self._refuse_without_claude_credential(data, mode, requested_mode(headers), may_use_pool, auth_metadata)
+            raise ProxyException(
+                message=str(error), type="invalid_request_error", param=MODE_HEADER, code=400
+            ) from error
+        self._refuse_without_claude_credential(
+            data, mode, requested_mode(headers), may_use_pool, auth_metadata
+        )
         session = session_of(headers, data.get("metadata"))
         metadata = request_metadata(data)
         if metadata is not None:
@@ -334,7 +358,12 @@ class TokenRotator(CustomLogger):
         return data
 
     def _refuse_without_claude_credential(
-        self, data: Mapping[str, Any], mode: str, requested: str | None, may_use_pool: bool, auth_metadata: Mapping[str, Any]
+        self,
+        data: Mapping[str, Any],
+        mode: str,
+        requested: str | None,
+        may_use_pool: bool,
+        auth_metadata: Mapping[str, Any],
     ) -> None:
         """401 with the fix, before routing (no fallback, no provider call), for a passthrough
         request to Anthropic's own API that carries no Claude credential."""
@@ -370,7 +399,12 @@ class TokenRotator(CustomLogger):
         if not (anthropic_api and mode == "passthrough"):
             out, removed = strip_client_credentials(kwargs)
             if removed:
-                logger.info(LOG_STRIPPED, removed, kwargs.get("model"), "rotate mode" if anthropic_api else "not Anthropic's API")
+                logger.info(
+                    LOG_STRIPPED,
+                    removed,
+                    kwargs.get("model"),
+                    "rotate mode" if anthropic_api else "not Anthropic's API",
+                )
         if anthropic_api and mode == "rotate":
             return await self._lease_into(out, self.pool(), state, call)
         group = self._model_group(kwargs)
@@ -378,7 +412,9 @@ class TokenRotator(CustomLogger):
             return await self._lease_into(out, self.pool(self._group_pools[group]), state, call)
         return out if out is not kwargs else None
 
-    async def _lease_into(self, kwargs: dict[str, Any], pool: TokenPool, state: dict[str, Any], call: str) -> dict[str, Any]:
+    async def _lease_into(
+        self, kwargs: dict[str, Any], pool: TokenPool, state: dict[str, Any], call: str
+    ) -> dict[str, Any]:
         session = state.get("session")
         lease = await self.lease(pool, session)
         if lease is None:
@@ -401,12 +437,20 @@ class TokenRotator(CustomLogger):
                 inner = get_async_httpx_client(llm_provider=LlmProviders.ANTHROPIC)
             url = str(kwargs.get("api_base") or "https://api.anthropic.com") + "/v1/messages"
             out["client"] = PoolFailoverClient(
-                inner, lease, self._failover_callbacks(pool, state, url), lambda done: pool.record_success(done.fingerprint)
+                inner,
+                lease,
+                self._failover_callbacks(pool, state, url),
+                lambda done: pool.record_success(done.fingerprint),
             )
         return out
 
     async def async_post_call_failure_deployment_hook(
-        self, request_data: Mapping[str, Any], exception: Exception, call_type: Any, fallback_depth: int | None = None, **kwargs: Any
+        self,
+        request_data: Mapping[str, Any],
+        exception: Exception,
+        call_type: Any,
+        fallback_depth: int | None = None,
+        **kwargs: Any,
     ) -> None:
         if isinstance(request_data.get("client"), PoolFailoverClient):
             return  # the failover client already cooled what failed

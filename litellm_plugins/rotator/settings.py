@@ -72,7 +72,9 @@ def _resolve(value: Any, environ: Mapping[str, str]) -> str:
     return str(value or "")
 
 
-def parse_rotator_settings(plugin_settings: PluginSettings, environ: Mapping[str, str] | None = None) -> RotatorSettings:
+def parse_rotator_settings(
+    plugin_settings: PluginSettings, environ: Mapping[str, str] | None = None
+) -> RotatorSettings:
     from litellm_plugins.rotator.shared_state import redis_url_from
 
     environ = os.environ if environ is None else environ
@@ -94,10 +96,14 @@ def parse_rotator_settings(plugin_settings: PluginSettings, environ: Mapping[str
     pools_raw = plugin_settings.section("pools")
     for name, spec in pools_raw.items():
         if not isinstance(spec, Mapping):
-            raise SettingsError(f"litellm_plugins.pools.{name} must be a mapping with tokens and model_groups")
+            raise SettingsError(
+                f"litellm_plugins.pools.{name} must be a mapping with tokens and model_groups"
+            )
         groups = spec.get("model_groups") or []
         if not isinstance(groups, list) or not groups:
-            raise SettingsError(f"litellm_plugins.pools.{name}.model_groups must list the groups this pool serves")
+            raise SettingsError(
+                f"litellm_plugins.pools.{name}.model_groups must list the groups this pool serves"
+            )
         pool_strategy = str(spec.get("strategy") or "balanced").lower()
         if pool_strategy not in STRATEGIES:
             raise SettingsError(

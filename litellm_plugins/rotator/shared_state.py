@@ -74,7 +74,9 @@ class SharedPoolState:
 
     async def set_cooling(self, pool: str, fp: str, until: float, seconds: float, reason: str) -> None:
         try:
-            await self._redis.set(self._cool_key(pool, fp), f"{until}|{reason}", px=max(1, int(seconds * 1000)))
+            await self._redis.set(
+                self._cool_key(pool, fp), f"{until}|{reason}", px=max(1, int(seconds * 1000))
+            )
         except Exception as error:  # noqa: BLE001
             logger.warning(LOG_REDIS_DOWN, type(error).__name__)
 

@@ -42,7 +42,16 @@ class StatusRouteMiddleware:
         master = running_master_key() or ""
         presented = _presented_key(scope)
         if not master or not presented or not hmac.compare_digest(presented.encode(), master.encode()):
-            await _json(send, 401, {"error": {"message": "the pool status needs the master key (LITELLM_MASTER_KEY)", "type": "auth_error"}})
+            await _json(
+                send,
+                401,
+                {
+                    "error": {
+                        "message": "the pool status needs the master key (LITELLM_MASTER_KEY)",
+                        "type": "auth_error",
+                    }
+                },
+            )
             return
         if scope.get("method") != "GET":
             await _json(send, 405, {"error": {"message": "use GET", "type": "invalid_request_error"}})

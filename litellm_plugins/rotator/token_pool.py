@@ -103,7 +103,9 @@ class TokenPool:
         return fp if fp in self._states else None
 
     # -- selection ---------------------------------------------------------------------------
-    def select(self, session: str | None = None, exclude: Iterable[str] = (), preferred: str | None = None) -> Lease | None:
+    def select(
+        self, session: str | None = None, exclude: Iterable[str] = (), preferred: str | None = None
+    ) -> Lease | None:
         excluded = frozenset(exclude)
         with self._lock:
             now = self._clock()
@@ -123,7 +125,9 @@ class TokenPool:
         state = self._states.get(fp)
         return state is not None and state.cooling_until <= now
 
-    def _sticky_choice(self, session: str | None, preferred: str | None, excluded: frozenset[str], now: float) -> str | None:
+    def _sticky_choice(
+        self, session: str | None, preferred: str | None, excluded: frozenset[str], now: float
+    ) -> str | None:
         candidates = []
         if session:
             remembered = self._sessions.get(session)

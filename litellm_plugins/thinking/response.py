@@ -26,7 +26,9 @@ def strip_anthropic_message(body: Mapping[str, Any]) -> tuple[dict[str, Any], in
     if not isinstance(content, list):
         return dict(body), 0
     kept = [
-        block for block in content if not (isinstance(block, Mapping) and block.get("type") in THINKING_BLOCK_TYPES)
+        block
+        for block in content
+        if not (isinstance(block, Mapping) and block.get("type") in THINKING_BLOCK_TYPES)
     ]
     return {**body, "content": kept}, len(content) - len(kept)
 

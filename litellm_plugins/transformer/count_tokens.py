@@ -240,10 +240,15 @@ async def _litellm_count(model: str, body: Mapping[str, Any], call_endpoint: boo
     from litellm.proxy.proxy_server import count_request_tokens
 
     request = TokenCountRequest(
-        model=model, messages=list(body.get("messages") or []), tools=body.get("tools"), system=body.get("system")
+        model=model,
+        messages=list(body.get("messages") or []),
+        tools=body.get("tools"),
+        system=body.get("system"),
     )
     try:
-        response = await count_request_tokens(request=request, call_endpoint=call_endpoint, messages_format="anthropic")
+        response = await count_request_tokens(
+            request=request, call_endpoint=call_endpoint, messages_format="anthropic"
+        )
     except Exception as error:  # noqa: BLE001 - HTTPException, ProxyException, a tokenizer error
         detail = getattr(error, "message", None) or getattr(error, "detail", None) or type(error).__name__
         return str(detail)[:300]
@@ -259,11 +264,13 @@ def install(app: Any, counter: TokenCounter) -> bool:
     from fastapi.routing import APIRoute
     from litellm.proxy.auth.user_api_key_auth import user_api_key_auth
 
-    async def count_tokens(request: Request, user_api_key_dict: Any = Depends(user_api_key_auth)) -> Any:
+    async def count_tokens(request: Request, user_api_key_dict: Any = Depends(user_api_key_auth)) -> Any:  # noqa: B008
         return await counter.answer(request, user_api_key_dict)
 
     routes = [APIRoute(path, count_tokens, methods=["POST"], include_in_schema=False) for path in PATHS]
     app.router.routes[0:0] = routes
     app._litellm_plugins_count_tokens = True
-    logger.info("count_tokens: answered for every deployment (local estimate where the provider cannot count)")
+    logger.info(
+        "count_tokens: answered for every deployment (local estimate where the provider cannot count)"
+    )
     return True

@@ -58,7 +58,9 @@ def thinking_to_effort(thinking: Any, output_config: Any) -> str | None:
     return None
 
 
-def clamp_max_tokens(request: dict[str, Any], limit: int | None, changes: Changes, keys: tuple[str, ...]) -> None:
+def clamp_max_tokens(
+    request: dict[str, Any], limit: int | None, changes: Changes, keys: tuple[str, ...]
+) -> None:
     if limit is None:
         return
     for key in keys:
@@ -102,7 +104,9 @@ def drop_thinking_blocks(messages: Any) -> tuple[Any, int]:
     return result, dropped
 
 
-def transform_anthropic_request(request: Mapping[str, Any], profile: DeploymentProfile) -> tuple[dict[str, Any], Changes]:
+def transform_anthropic_request(
+    request: Mapping[str, Any], profile: DeploymentProfile
+) -> tuple[dict[str, Any], Changes]:
     out = dict(request)
     changes: Changes = []
     clamp_max_tokens(out, profile.max_output_tokens, changes, ("max_tokens",))
@@ -192,16 +196,22 @@ def _clean_openai_tools(tools: Any, profile: DeploymentProfile, changes: Changes
     return _clean_tools(tools, profile, changes, _openai_schema, _with_openai_schema)
 
 
-def _record_tool_cleaning(profile: DeploymentProfile, removed: set[str], normalized: bool, changes: Changes) -> None:
+def _record_tool_cleaning(
+    profile: DeploymentProfile, removed: set[str], normalized: bool, changes: Changes
+) -> None:
     # A schema can change without losing a key (a missing top-level `type` added, `type: [x, null]`
     # made `nullable`); it must still count as a change or the transformer discards the result.
     if removed:
-        changes.append(f"tool schemas cleaned for {profile.tool_schema}: removed {', '.join(sorted(removed))}")
+        changes.append(
+            f"tool schemas cleaned for {profile.tool_schema}: removed {', '.join(sorted(removed))}"
+        )
     elif normalized:
         changes.append(f"tool schemas normalized for {profile.tool_schema}")
 
 
-def transform_openai_request(request: Mapping[str, Any], profile: DeploymentProfile) -> tuple[dict[str, Any], Changes]:
+def transform_openai_request(
+    request: Mapping[str, Any], profile: DeploymentProfile
+) -> tuple[dict[str, Any], Changes]:
     out = dict(request)
     changes: Changes = []
     clamp_max_tokens(out, profile.max_output_tokens, changes, ("max_tokens", "max_completion_tokens"))

@@ -48,7 +48,9 @@ COMBINATORS: Final = ("oneOf", "anyOf", "allOf")
 MAX_DEPTH: Final = 64
 
 
-def clean_schema(schema: Any, profile: str, extra_drop: Iterable[str] = ()) -> tuple[dict[str, Any], set[str]]:
+def clean_schema(
+    schema: Any, profile: str, extra_drop: Iterable[str] = ()
+) -> tuple[dict[str, Any], set[str]]:
     dropped: set[str] = set()
     if not isinstance(schema, Mapping):
         return {"type": "object", "properties": {}}, {"<non-object schema>"}
@@ -153,7 +155,11 @@ def _gemini(
         elif key == "const":
             out["enum"] = [value]
             dropped.add(key)
-        elif key in ("exclusiveMinimum", "exclusiveMaximum") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        elif (
+            key in ("exclusiveMinimum", "exclusiveMaximum")
+            and isinstance(value, (int, float))
+            and not isinstance(value, bool)
+        ):
             out["minimum" if key == "exclusiveMinimum" else "maximum"] = value
             dropped.add(key)
         elif key == "type" and isinstance(value, list):
@@ -162,7 +168,9 @@ def _gemini(
             if "null" in value:
                 out["nullable"] = True
         elif key == "properties" and isinstance(value, Mapping):
-            out[key] = {name: _gemini(sub, defs, drop, dropped, depth + 1, active_refs) for name, sub in value.items()}
+            out[key] = {
+                name: _gemini(sub, defs, drop, dropped, depth + 1, active_refs) for name, sub in value.items()
+            }
         elif key == "items":
             out[key] = _gemini(value, defs, drop, dropped, depth + 1, active_refs)
         elif key in ("anyOf", "oneOf") and isinstance(value, list):

@@ -29,7 +29,9 @@ def claude_env() -> dict[str, str]:
 def assert_no_claude_credential_reached(fake: FakeOpenAIChat) -> None:
     for request in fake.requests.all():
         dump = json.dumps(request.headers) + request.raw.decode("utf-8", "replace")
-        assert "sk-ant-" not in dump, f"a Claude credential reached the OpenAI-compatible fake at {request.path}"
+        assert "sk-ant-" not in dump, (
+            f"a Claude credential reached the OpenAI-compatible fake at {request.path}"
+        )
 
 
 def test_plain_prompt(proxy: ProxyProcess, openai_fake: FakeOpenAIChat, tmp_path: Path) -> None:
@@ -38,7 +40,9 @@ def test_plain_prompt(proxy: ProxyProcess, openai_fake: FakeOpenAIChat, tmp_path
     assert run.returncode == 0, f"stdout={run.stdout!r} stderr={run.stderr[-2000:]!r}"
     assert "fake-openai deepseek-chat says:" in run.stdout and marker in run.stdout
     main_turns = [
-        r.body for r in openai_fake.requests.all() if r.path.endswith("/chat/completions") and r.body["model"] == "deepseek-chat"
+        r.body
+        for r in openai_fake.requests.all()
+        if r.path.endswith("/chat/completions") and r.body["model"] == "deepseek-chat"
     ]
     assert main_turns, "the main turn never reached the fake"
     for body in main_turns:

@@ -25,7 +25,14 @@ def test_printed_settings_work_in_claude_code(openai_fake: FakeOpenAIChat, tmp_p
     config = plugin_config(session_model_list(openai_fake), aliases=SESSION_ALIASES)
     with ProxyProcess(config, tmp_path / "proxy", env={"PROXY_STATIC_TOKEN": token}) as proxy:
         printed = subprocess.run(
-            [str(Path(sys.executable).parent / "litellm-plugins"), "claude-settings", "--url", proxy.url, "--model", "default"],
+            [
+                str(Path(sys.executable).parent / "litellm-plugins"),
+                "claude-settings",
+                "--url",
+                proxy.url,
+                "--model",
+                "default",
+            ],
             cwd=tmp_path,
             env=base_environment(),
             capture_output=True,
@@ -35,7 +42,12 @@ def test_printed_settings_work_in_claude_code(openai_fake: FakeOpenAIChat, tmp_p
         )
         env = json.loads(printed.stdout)["env"]
         marker = f"settings-{uuid.uuid4().hex[:6]}"
-        run = run_claude(f"Reply with {marker}", base_url=env.pop("ANTHROPIC_BASE_URL"), workdir=tmp_path / "claude", env=env)
+        run = run_claude(
+            f"Reply with {marker}",
+            base_url=env.pop("ANTHROPIC_BASE_URL"),
+            workdir=tmp_path / "claude",
+            env=env,
+        )
         assert run.returncode == 0, f"stdout={run.stdout!r} stderr={run.stderr[-2000:]!r}"
         assert "fake-openai deepseek-chat says:" in run.stdout and marker in run.stdout
         assert token not in proxy.log_text()

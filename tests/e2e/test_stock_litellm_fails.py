@@ -25,12 +25,18 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def stock_proxy(openai_fake: FakeOpenAIChat, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+def stock_proxy(
+    openai_fake: FakeOpenAIChat, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProxyProcess]:
     config = {
         "model_list": [
             {
                 "model_name": "claude-sonnet-4-5",
-                "litellm_params": {"model": "openai/deepseek-chat", "api_base": openai_fake.api_base, "api_key": OPENAI_KEY},
+                "litellm_params": {
+                    "model": "openai/deepseek-chat",
+                    "api_base": openai_fake.api_base,
+                    "api_key": OPENAI_KEY,
+                },
             },
             {
                 "model_name": "vllm-style",
@@ -59,7 +65,9 @@ def send_recorded(proxy: ProxyProcess, model: str) -> httpx.Response:
     )
 
 
-def test_stock_openai_deployment_goes_to_the_responses_api(stock_proxy: ProxyProcess, openai_fake: FakeOpenAIChat) -> None:
+def test_stock_openai_deployment_goes_to_the_responses_api(
+    stock_proxy: ProxyProcess, openai_fake: FakeOpenAIChat
+) -> None:
     response = send_recorded(stock_proxy, "claude-sonnet-4-5")
     assert response.status_code >= 400
     assert any(r.path.startswith("/v1/responses") for r in openai_fake.requests.all())

@@ -49,7 +49,9 @@ CLI = str(Path(sys.executable).parent / "litellm-plugins")
 
 @pytest.fixture(scope="module")
 def anthropic_fake() -> Iterator[FakeAnthropic]:
-    fake = FakeAnthropic(api_keys=("sk-ant-api03-paths-unused-" + "k" * 20,), oauth_tokens=(*POOL, OWN_LOGIN, CI_LOGIN)).start()
+    fake = FakeAnthropic(
+        api_keys=("sk-ant-api03-paths-unused-" + "k" * 20,), oauth_tokens=(*POOL, OWN_LOGIN, CI_LOGIN)
+    ).start()
     yield fake
     fake.stop()
 
@@ -59,16 +61,28 @@ def readme_like_config(anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAICha
     claude = {"model": "anthropic/*", "api_base": anthropic_fake.url}
     model_list = [
         {"model_name": "anthropic", "litellm_params": claude, "model_info": {"max_output_tokens": 64000}},
-        {"model_name": "anthropic-fast", "litellm_params": dict(claude), "model_info": {"max_output_tokens": 64000}},
+        {
+            "model_name": "anthropic-fast",
+            "litellm_params": dict(claude),
+            "model_info": {"max_output_tokens": 64000},
+        },
         {
             "model_name": "openai",
-            "litellm_params": {"model": "openai/deepseek-chat", "api_base": openai_fake.api_base, "api_key": OPENAI_KEY},
+            "litellm_params": {
+                "model": "openai/deepseek-chat",
+                "api_base": openai_fake.api_base,
+                "api_key": OPENAI_KEY,
+            },
             "model_info": {"max_output_tokens": 8192, "supports_reasoning": False},
         },
         # An operator's mistake: the provider refuses the key in .env.
         {
             "model_name": "wrong-key",
-            "litellm_params": {"model": "openai/deepseek-chat", "api_base": openai_fake.api_base, "api_key": "sk-revoked-key"},
+            "litellm_params": {
+                "model": "openai/deepseek-chat",
+                "api_base": openai_fake.api_base,
+                "api_key": "sk-revoked-key",
+            },
             "model_info": {"max_output_tokens": 8192},
         },
     ]
@@ -92,7 +106,10 @@ def own_login_proxy(
     anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAIChat, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ProxyProcess]:
     proxy = start_proxy(
-        {"PROXY_STATIC_TOKEN": TOKEN}, readme_like_config(anthropic_fake, openai_fake), tmp_path_factory.mktemp("own"), "own"
+        {"PROXY_STATIC_TOKEN": TOKEN},
+        readme_like_config(anthropic_fake, openai_fake),
+        tmp_path_factory.mktemp("own"),
+        "own",
     )
     yield proxy
     proxy.stop()
@@ -107,7 +124,9 @@ def pool_proxy(
         "PROXY_STATIC_TOKENS": f"alice:{ALICE}:pool,ci:{CI}:passthrough",
         "CLAUDE_OAUTH_TOKENS": ",".join(POOL),
     }
-    proxy = start_proxy(env, readme_like_config(anthropic_fake, openai_fake), tmp_path_factory.mktemp("pool"), "pool")
+    proxy = start_proxy(
+        env, readme_like_config(anthropic_fake, openai_fake), tmp_path_factory.mktemp("pool"), "pool"
+    )
     yield proxy
     proxy.stop()
 
@@ -245,13 +264,17 @@ def test_a_an_expired_login_refused_by_anthropic_fails_once_with_the_fix_and_one
 ) -> None:
     expired = "sk-ant-oat01-paths-expired-login-" + "e" * 40
     before, log_before = rejected(own_login_proxy), len(own_login_proxy.log_text())
-    run = claude(printed_settings(own_login_proxy), tmp_path, "Reply with nope", CLAUDE_CODE_OAUTH_TOKEN=expired)
+    run = claude(
+        printed_settings(own_login_proxy), tmp_path, "Reply with nope", CLAUDE_CODE_OAUTH_TOKEN=expired
+    )
     output = run.stdout + run.stderr
     assert run.returncode != 0, output
     assert "Anthropic refused the Claude credential this client sent" in output and "/login" in output, output
     # x-should-retry: false; Claude Code itself tries an OAuth login a second time after a 401.
     assert 1 <= rejected(own_login_proxy) - before <= 2
-    seen = [r.header("authorization") for r in messages_seen(anthropic_fake)]  # refused: no accepted credential
+    seen = [
+        r.header("authorization") for r in messages_seen(anthropic_fake)
+    ]  # refused: no accepted credential
     assert 1 <= len(seen) <= 2 and set(seen) == {f"Bearer {expired}"}
     new_log = own_login_proxy.log_text()[log_before:]
     assert "Traceback" not in new_log and new_log.count("refused the credential") == len(seen)

@@ -81,7 +81,9 @@ TOOL_KEYS = frozenset(
         "input_examples", "eager_input_streaming", "allowed_callers",
     }
 )  # fmt: skip
-ANTHROPIC_VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # 2023-06-01; anthropic SDK 2.x sends 2026-10-21
+ANTHROPIC_VERSION_PATTERN = re.compile(
+    r"^\d{4}-\d{2}-\d{2}$"
+)  # 2023-06-01; anthropic SDK 2.x sends 2026-10-21
 OAUTH_BETA = "oauth-2025-04-20"
 MID_CONVERSATION_SYSTEM_BETA = "mid-conversation-system-2026-04-07"
 THINKING_TEXT = "Reasoning about the request."
@@ -152,7 +154,9 @@ def anthropic_error(
     status: int, message: str, type_: str | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     body = error_body(status, message, type_)
-    return JSONResponse(body, status_code=status, headers={**(headers or {}), "request-id": body["request_id"]})
+    return JSONResponse(
+        body, status_code=status, headers={**(headers or {}), "request-id": body["request_id"]}
+    )
 
 
 class RequestRejected(Exception):
@@ -242,7 +246,6 @@ class FakeAnthropic(FakeUpstream):
             ]
         )
 
-
     @property
     def api_base(self) -> str:
         """LiteLLM's `api_base` for the anthropic provider: the URL without `/v1`."""
@@ -278,7 +281,9 @@ class FakeAnthropic(FakeUpstream):
         return [
             item
             for item in self.requests.all()
-            if isinstance(item, AnthropicRequest) and item.path == "/v1/messages" and item.credential == credential
+            if isinstance(item, AnthropicRequest)
+            and item.path == "/v1/messages"
+            and item.credential == credential
         ]
 
     # -- routes ----------------------------------------------------------------------------
@@ -317,7 +322,9 @@ class FakeAnthropic(FakeUpstream):
     async def _serve(self, recorded: AnthropicRequest, count_only: bool) -> Response:
         body = recorded.body
         try:
-            recorded.credential = authenticate(recorded.headers, recorded.betas, self.api_keys, self.oauth_tokens)
+            recorded.credential = authenticate(
+                recorded.headers, recorded.betas, self.api_keys, self.oauth_tokens
+            )
             check_version(recorded.header("anthropic-version"))
         except RequestRejected as rejected:
             return anthropic_error(rejected.status, rejected.message, rejected.type)
@@ -329,9 +336,13 @@ class FakeAnthropic(FakeUpstream):
                 return response
         try:
             if count_only:
-                validate_request(body, self.models, recorded.betas, self.signing_secret, COUNT_TOKENS_PARAMETERS)
+                validate_request(
+                    body, self.models, recorded.betas, self.signing_secret, COUNT_TOKENS_PARAMETERS
+                )
                 rid = new_request_id()
-                return JSONResponse({"input_tokens": estimate_input_tokens(body)}, headers={"request-id": rid})
+                return JSONResponse(
+                    {"input_tokens": estimate_input_tokens(body)}, headers={"request-id": rid}
+                )
             validate_request(body, self.models, recorded.betas, self.signing_secret, MESSAGE_PARAMETERS)
         except RequestRejected as rejected:
             return anthropic_error(rejected.status, rejected.message, rejected.type)
@@ -361,13 +372,17 @@ class FakeAnthropic(FakeUpstream):
             content = fault.body if fault.body is not None else error_body(fault.status, request_id=rid)
             headers = {**fault.headers, "request-id": rid}
             if isinstance(content, (str, bytes)):
-                return Response(content, status_code=fault.status, headers=headers, media_type="application/json")
+                return Response(
+                    content, status_code=fault.status, headers=headers, media_type="application/json"
+                )
             return JSONResponse(content, status_code=fault.status, headers=headers)
         if fault.kind == "stall":
             await asyncio.sleep(fault.seconds)
             return None
         if fault.kind == "malformed_json":
-            return Response(b'{"id": "msg_broken", "type": "message", "content": [', media_type="application/json")
+            return Response(
+                b'{"id": "msg_broken", "type": "message", "content": [', media_type="application/json"
+            )
         if fault.kind == "malformed_sse":
             return Response(b"event: message_start\ndata: {not json\n\n", media_type="text/event-stream")
         if fault.kind == "empty":
@@ -418,7 +433,11 @@ def thinking_enabled(body: dict[str, Any]) -> bool:
 
 
 def validate_request(
-    body: Any, models: dict[str, AnthropicModelProfile], betas: tuple[str, ...], secret: bytes, allowed: frozenset[str]
+    body: Any,
+    models: dict[str, AnthropicModelProfile],
+    betas: tuple[str, ...],
+    secret: bytes,
+    allowed: frozenset[str],
 ) -> AnthropicModelProfile:
     if not isinstance(body, dict):
         raise _bad("There was an error parsing the body of your request: expected a JSON object")
@@ -449,7 +468,9 @@ def validate_request(
     validate_tools(body.get("tools"))
     found = count_cache_control(body)
     if found > MAX_CACHE_CONTROL_BLOCKS:
-        raise _bad(f"A maximum of {MAX_CACHE_CONTROL_BLOCKS} blocks with cache_control may be provided. Found {found}.")
+        raise _bad(
+            f"A maximum of {MAX_CACHE_CONTROL_BLOCKS} blocks with cache_control may be provided. Found {found}."
+        )
     return profile
 
 
@@ -583,12 +604,12 @@ def validate_block(where: str, role: str, block: Any, secret: bytes) -> None:
             raise _bad(f"{where}.thinking: each thinking block must contain thinking")
         if not verify_signature(secret, text, block.get("signature")):
             raise _bad(f"{where}: Invalid `signature` in `thinking` block")
-    elif kind == "redacted_thinking":
-        if not isinstance(block.get("data"), str) or not block["data"]:
-            raise _bad(f"{where}: Invalid `data` in `redacted_thinking` block")
-    elif kind == "search_result":
-        if not isinstance(block.get("content"), list) or not block.get("source") or not block.get("title"):
-            raise _bad(f"{where}.search_result: `source`, `title` and `content` are required")
+    elif kind == "redacted_thinking" and (not isinstance(block.get("data"), str) or not block["data"]):
+        raise _bad(f"{where}: Invalid `data` in `redacted_thinking` block")
+    elif kind == "search_result" and (
+        not isinstance(block.get("content"), list) or not block.get("source") or not block.get("title")
+    ):
+        raise _bad(f"{where}.search_result: `source`, `title` and `content` are required")
 
 
 def validate_image_source(where: str, source: Any) -> None:
@@ -629,8 +650,14 @@ def validate_tool_pairing(messages: list[dict[str, Any]]) -> None:
         elif following is not None:
             answered = set()
             if following["role"] == "user":
-                answered = {b.get("tool_use_id") for b in _blocks(following) if b.get("type") == "tool_result"}
-            missing = [b["id"] for b in _blocks(message) if b.get("type") == "tool_use" and b.get("id") not in answered]
+                answered = {
+                    b.get("tool_use_id") for b in _blocks(following) if b.get("type") == "tool_result"
+                }
+            missing = [
+                b["id"]
+                for b in _blocks(message)
+                if b.get("type") == "tool_use" and b.get("id") not in answered
+            ]
             if missing:
                 raise _bad(
                     f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately after: "
@@ -650,7 +677,9 @@ def validate_tool_loop_thinking(messages: list[dict[str, Any]]) -> None:
     blocks = _blocks(assistant)
     if not any(block.get("type") == "tool_use" for block in blocks):
         return
-    if following["role"] != "user" or not any(block.get("type") == "tool_result" for block in _blocks(following)):
+    if following["role"] != "user" or not any(
+        block.get("type") == "tool_result" for block in _blocks(following)
+    ):
         return
     first = blocks[0].get("type")
     if first not in ("thinking", "redacted_thinking"):
@@ -736,7 +765,11 @@ def _prompt_among(texts: list[str]) -> str:
 def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
-    texts = [part.get("text", "") for part in content or [] if isinstance(part, dict) and part.get("type") == "text"]
+    texts = [
+        part.get("text", "")
+        for part in content or []
+        if isinstance(part, dict) and part.get("type") == "text"
+    ]
     return _prompt_among(texts)
 
 
@@ -762,8 +795,14 @@ def scripted_reply(body: dict[str, Any], secret: bytes) -> Reply:
     results = [block for block in blocks if block.get("type") == "tool_result"]
     if results:
         inner = results[-1].get("content")
-        result_text = inner if isinstance(inner, str) else " ".join(
-            part.get("text", "") for part in inner or [] if isinstance(part, dict) and part.get("type") == "text"
+        result_text = (
+            inner
+            if isinstance(inner, str)
+            else " ".join(
+                part.get("text", "")
+                for part in inner or []
+                if isinstance(part, dict) and part.get("type") == "text"
+            )
         )
         reply.text = f"The tool returned: {result_text[:200]}"
         return reply
@@ -779,7 +818,9 @@ def content_blocks(reply: Reply) -> list[dict[str, Any]]:
     if reply.text:
         blocks.append({"type": "text", "text": reply.text})
     if reply.tool_name:
-        blocks.append({"type": "tool_use", "id": reply.tool_id, "name": reply.tool_name, "input": reply.tool_input})
+        blocks.append(
+            {"type": "tool_use", "id": reply.tool_id, "name": reply.tool_name, "input": reply.tool_input}
+        )
     return blocks
 
 
@@ -812,7 +853,9 @@ def sse_event(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
 
 
-async def stream_events(model: str, reply: Reply, chunk_count: int, input_tokens: int) -> AsyncIterator[bytes]:
+async def stream_events(
+    model: str, reply: Reply, chunk_count: int, input_tokens: int
+) -> AsyncIterator[bytes]:
     start = message_body(model, reply, input_tokens)
     start.update(content=[], stop_reason=None)
     start["usage"]["output_tokens"] = 1
@@ -822,7 +865,10 @@ async def stream_events(model: str, reply: Reply, chunk_count: int, input_tokens
         kind = block["type"]
         if kind == "thinking":
             opening: dict[str, Any] = {"type": "thinking", "thinking": "", "signature": ""}
-            deltas = [{"type": "thinking_delta", "thinking": piece} for piece in _split(block["thinking"], chunk_count)]
+            deltas = [
+                {"type": "thinking_delta", "thinking": piece}
+                for piece in _split(block["thinking"], chunk_count)
+            ]
             deltas.append({"type": "signature_delta", "signature": block["signature"]})
         elif kind == "text":
             opening = {"type": "text", "text": ""}
@@ -830,11 +876,16 @@ async def stream_events(model: str, reply: Reply, chunk_count: int, input_tokens
         else:
             opening = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
             arguments = json.dumps(block["input"])
-            deltas = [{"type": "input_json_delta", "partial_json": piece} for piece in _split(arguments, chunk_count)]
+            deltas = [
+                {"type": "input_json_delta", "partial_json": piece}
+                for piece in _split(arguments, chunk_count)
+            ]
         started = {"type": "content_block_start", "index": index, "content_block": opening}
         yield sse_event("content_block_start", started)
         for delta in deltas:
-            yield sse_event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+            yield sse_event(
+                "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+            )
         yield sse_event("content_block_stop", {"type": "content_block_stop", "index": index})
     yield sse_event(
         "message_delta",

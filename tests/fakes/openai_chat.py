@@ -127,7 +127,9 @@ DEFAULT_MODELS: dict[str, ModelProfile] = {
 }
 
 
-def openai_error(status: int, message: str, type_: str = "invalid_request_error", **extra: Any) -> JSONResponse:
+def openai_error(
+    status: int, message: str, type_: str = "invalid_request_error", **extra: Any
+) -> JSONResponse:
     error = {"message": message, "type": type_, "param": extra.get("param"), "code": extra.get("code")}
     return JSONResponse({"error": error}, status_code=status, headers=extra.get("headers"))
 
@@ -176,7 +178,6 @@ class FakeOpenAIChat(FakeUpstream):
                 Route("/{path:path}", self.not_found, methods=["GET", "POST", "PUT", "DELETE"]),
             ]
         )
-
 
     @property
     def api_base(self) -> str:
@@ -237,7 +238,9 @@ class FakeOpenAIChat(FakeUpstream):
     def _take_fault(self, body: Any, key: str) -> Fault | None:
         model = body.get("model") if isinstance(body, dict) else None
         for fault in list(self.faults):
-            if (fault.model is None or fault.model == model) and (fault.api_key is None or fault.api_key == key):
+            if (fault.model is None or fault.model == model) and (
+                fault.api_key is None or fault.api_key == key
+            ):
                 self.faults.remove(fault)
                 return fault
         return None
@@ -267,15 +270,21 @@ def validate_chat_request(body: Any, models: dict[str, ModelProfile]) -> ModelPr
         raise RequestRejected(400, f"Unrecognized request argument supplied: {unknown[0]}", param=unknown[0])
     model = body.get("model")
     if model not in models:
-        raise RequestRejected(404, f"The model `{model}` does not exist or you do not have access to it.", "model_not_found")
+        raise RequestRejected(
+            404, f"The model `{model}` does not exist or you do not have access to it.", "model_not_found"
+        )
     profile = models[model]
     limit = profile.max_output_tokens
     for name in ("max_tokens", "max_completion_tokens"):
         value = body.get(name)
         if value is not None and (not isinstance(value, int) or value < 1 or value > limit):
-            raise RequestRejected(400, f"Invalid max_tokens value, the valid range of max_tokens is [1, {limit}]", param=name)
+            raise RequestRejected(
+                400, f"Invalid max_tokens value, the valid range of max_tokens is [1, {limit}]", param=name
+            )
     if "reasoning_effort" in body and not profile.accepts_reasoning_effort:
-        raise RequestRejected(400, "Unrecognized request argument supplied: reasoning_effort", param="reasoning_effort")
+        raise RequestRejected(
+            400, "Unrecognized request argument supplied: reasoning_effort", param="reasoning_effort"
+        )
     if body.get("reasoning_effort") not in (None, "minimal", "low", "medium", "high"):
         raise RequestRejected(400, f"Invalid value for reasoning_effort: {body.get('reasoning_effort')!r}")
     validate_messages(body.get("messages"), profile)
@@ -286,10 +295,18 @@ def validate_chat_request(body: Any, models: dict[str, ModelProfile]) -> ModelPr
 
 def validate_messages(messages: Any, profile: ModelProfile) -> None:
     if not isinstance(messages, list) or not messages:
-        raise RequestRejected(400, "Invalid 'messages': empty array. Expected an array with minimum length 1.")
+        raise RequestRejected(
+            400, "Invalid 'messages': empty array. Expected an array with minimum length 1."
+        )
     open_calls: set[str] = set()
     for index, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ("system", "developer", "user", "assistant", "tool"):
+        if not isinstance(message, dict) or message.get("role") not in (
+            "system",
+            "developer",
+            "user",
+            "assistant",
+            "tool",
+        ):
             raise RequestRejected(400, f"Invalid value for 'messages[{index}].role'.")
         if "reasoning_content" in message and profile.rejects_reasoning_in_input:
             raise RequestRejected(
@@ -312,12 +329,11 @@ def validate_messages(messages: Any, profile: ModelProfile) -> None:
         if message["role"] == "assistant":
             for call in message.get("tool_calls") or []:
                 open_calls.add(call.get("id"))
-        if message["role"] == "tool":
-            if message.get("tool_call_id") not in open_calls:
-                raise RequestRejected(
-                    400,
-                    "Messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
-                )
+        if message["role"] == "tool" and message.get("tool_call_id") not in open_calls:
+            raise RequestRejected(
+                400,
+                "Messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+            )
 
 
 def validate_tool(index: int, tool: Any, profile: ModelProfile) -> None:
@@ -335,7 +351,9 @@ def validate_tool(index: int, tool: Any, profile: ModelProfile) -> None:
         unknown = find_unknown_schema_key(parameters, f"tools[{index}].function_declarations[0].parameters")
         if unknown:
             key, where = unknown
-            raise RequestRejected(400, f'Invalid JSON payload received. Unknown name "{key}" at \'{where}\': Cannot find field.')
+            raise RequestRejected(
+                400, f"Invalid JSON payload received. Unknown name \"{key}\" at '{where}': Cannot find field."
+            )
 
 
 def find_unknown_schema_key(schema: Any, where: str) -> tuple[str, str] | None:
@@ -380,7 +398,9 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        texts = [part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"]
+        texts = [
+            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+        ]
         return _prompt_among(texts)
     return ""
 
@@ -480,7 +500,12 @@ async def stream_chunks(model: str, reply: Reply, chunk_count: int, include_usag
         yield frame(
             {
                 "tool_calls": [
-                    {"index": 0, "id": call_id, "type": "function", "function": {"name": reply.tool_name, "arguments": ""}}
+                    {
+                        "index": 0,
+                        "id": call_id,
+                        "type": "function",
+                        "function": {"name": reply.tool_name, "arguments": ""},
+                    }
                 ]
             }
         )

@@ -30,15 +30,48 @@ STALL_SECONDS: Final = 60.0
 
 
 def openai_frames(finish_reason: str | None = None) -> list[bytes]:
-    chunk = {"id": "chatcmpl-raw", "object": "chat.completion.chunk", "created": 0, "model": "raw", "choices": [{"index": 0, "delta": {"role": "assistant", "content": "partial "}, "finish_reason": finish_reason}]}
+    chunk = {
+        "id": "chatcmpl-raw",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "raw",
+        "choices": [
+            {
+                "index": 0,
+                "delta": {"role": "assistant", "content": "partial "},
+                "finish_reason": finish_reason,
+            }
+        ],
+    }
     return [f"data: {json.dumps(chunk)}\n\n".encode()]
 
 
 def anthropic_frames() -> list[bytes]:
     events = [
-        ("message_start", {"type": "message_start", "message": {"id": "msg_raw", "type": "message", "role": "assistant", "model": "raw", "content": [], "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}}),
-        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-        ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "partial "}}),
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": "msg_raw",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": "raw",
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": 1, "output_tokens": 1},
+                },
+            },
+        ),
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
+        (
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "partial "}},
+        ),
     ]
     return [f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events]
 
@@ -53,7 +86,9 @@ class RawFaultServer:
 
     def start(self) -> RawFaultServer:
         self._thread.start()
-        future = asyncio.run_coroutine_threadsafe(asyncio.start_server(self._handle, "127.0.0.1", 0), self._loop)
+        future = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._handle, "127.0.0.1", 0), self._loop
+        )
         self._server = future.result(timeout=10)
         self.port = self._server.sockets[0].getsockname()[1]
         return self

@@ -24,7 +24,9 @@ CLI = str(Path(sys.executable).parent / "litellm-plugins")
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = base_environment()
     env.pop("LITELLM_MASTER_KEY", None)
-    return subprocess.run([CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def write_env(path: Path, values: dict[str, str]) -> None:
@@ -56,7 +58,14 @@ def test_claude_settings_prints_a_pasteable_env_block_and_merges_into_settings_j
     token = "t" * 40
     write_env(tmp_path / ".env", {"PROXY_STATIC_TOKEN": token})
     printed = run_cli(
-        "claude-settings", "--url", "http://127.0.0.1:4000", "--model", "deepseek", "--haiku-model", "glm-fast", cwd=tmp_path
+        "claude-settings",
+        "--url",
+        "http://127.0.0.1:4000",
+        "--model",
+        "deepseek",
+        "--haiku-model",
+        "glm-fast",
+        cwd=tmp_path,
     )
     assert printed.returncode == 0, printed.stderr
     env = json.loads(printed.stdout)["env"]
@@ -74,14 +83,20 @@ def test_claude_settings_prints_a_pasteable_env_block_and_merges_into_settings_j
     merged = json.loads((project / ".claude" / "settings.json").read_text())
     assert merged["permissions"] == existing["permissions"]
     assert merged["env"]["KEEP_ME"] == "1"
-    assert merged["env"]["ANTHROPIC_CUSTOM_HEADERS"] == f"x-litellm-api-key: {token}\nx-claude-token-mode: passthrough"
+    assert (
+        merged["env"]["ANTHROPIC_CUSTOM_HEADERS"]
+        == f"x-litellm-api-key: {token}\nx-claude-token-mode: passthrough"
+    )
     assert "ANTHROPIC_AUTH_TOKEN" not in merged["env"]  # passthrough: the user's own Claude login
     assert (project / ".claude" / "settings.json").stat().st_mode & 0o077 == 0
 
 
 def generated_env(tmp_path: Path) -> dict[str, str]:
     """What `serve` writes into a fresh .env: only the two generated secrets."""
-    values = {"LITELLM_MASTER_KEY": GOOD_ENV["LITELLM_MASTER_KEY"], "PROXY_STATIC_TOKEN": GOOD_ENV["PROXY_STATIC_TOKEN"]}
+    values = {
+        "LITELLM_MASTER_KEY": GOOD_ENV["LITELLM_MASTER_KEY"],
+        "PROXY_STATIC_TOKEN": GOOD_ENV["PROXY_STATIC_TOKEN"],
+    }
     write_env(tmp_path / ".env", values)
     return values
 
@@ -95,7 +110,10 @@ def test_serve_refuses_a_busy_port_and_check_passes_on_the_config_it_built(tmp_p
         port = holder.getsockname()[1]
         served = run_cli("serve", "--port", str(port), cwd=tmp_path)
     assert served.returncode == 1, served.stderr
-    assert f"port {port} on 127.0.0.1 is already in use" in served.stderr and f"--port {port + 1}" in served.stderr
+    assert (
+        f"port {port} on 127.0.0.1 is already in use" in served.stderr
+        and f"--port {port + 1}" in served.stderr
+    )
     assert "proxy on http" not in served.stderr  # no banner for a proxy that is not there
     effective = tmp_path / ".cache" / "config.effective.yaml"
     assert effective.is_file()
@@ -140,7 +158,9 @@ def test_a_model_info_value_of_the_wrong_type_stops_the_proxy_instead_of_500s(tm
     process = ProxyProcess(plugin_config([deployment]), tmp_path, name="bad-model-info")
     with pytest.raises(RuntimeError, match="proxy exited"):
         process.start()
-    assert "model_list[0] (local).model_info.max_output_tokens must be a positive integer" in process.log_text()
+    assert (
+        "model_list[0] (local).model_info.max_output_tokens must be a positive integer" in process.log_text()
+    )
 
 
 def test_claude_settings_without_a_token_exits_non_zero_and_says_how_to_fix_it(tmp_path: Path) -> None:
@@ -154,7 +174,9 @@ def test_claude_settings_write_keeps_a_backup_and_says_where(tmp_path: Path) -> 
     token = "w" * 40
     write_env(tmp_path / ".env", {"PROXY_STATIC_TOKEN": token})
     target = tmp_path / "settings.json"
-    before = json.dumps({"env": {"ANTHROPIC_AUTH_TOKEN": "old-proxy-token-" + "o" * 30, "KEEP": "1"}, "model": "opus"})
+    before = json.dumps(
+        {"env": {"ANTHROPIC_AUTH_TOKEN": "old-proxy-token-" + "o" * 30, "KEEP": "1"}, "model": "opus"}
+    )
     target.write_text(before)
     result = run_cli("claude-settings", "--write", str(target), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -165,17 +187,28 @@ def test_claude_settings_write_keeps_a_backup_and_says_where(tmp_path: Path) -> 
     assert written["model"] == "opus" and written["env"]["KEEP"] == "1"
     # The default (no pool) keeps the user's Claude login: an earlier proxy token there is removed.
     assert "ANTHROPIC_AUTH_TOKEN" not in written["env"]
-    assert written["env"]["ANTHROPIC_CUSTOM_HEADERS"] == f"x-litellm-api-key: {token}\nx-claude-token-mode: passthrough"
+    assert (
+        written["env"]["ANTHROPIC_CUSTOM_HEADERS"]
+        == f"x-litellm-api-key: {token}\nx-claude-token-mode: passthrough"
+    )
 
 
 def test_claude_settings_follow_the_pool_and_the_client_permission(tmp_path: Path) -> None:
     alice, ci = "a" * 40, "c" * 40
     pool = "sk-ant-oat01-pool-" + "p" * 40
-    write_env(tmp_path / ".env", {"PROXY_STATIC_TOKENS": f"alice:{alice}:pool,ci:{ci}:passthrough", "CLAUDE_OAUTH_TOKENS": pool})
+    write_env(
+        tmp_path / ".env",
+        {"PROXY_STATIC_TOKENS": f"alice:{alice}:pool,ci:{ci}:passthrough", "CLAUDE_OAUTH_TOKENS": pool},
+    )
     own = json.loads(run_cli("claude-settings", "--client", "ci", cwd=tmp_path).stdout)["env"]
-    assert "ANTHROPIC_AUTH_TOKEN" not in own and own["ANTHROPIC_CUSTOM_HEADERS"].endswith("x-claude-token-mode: passthrough")
+    assert "ANTHROPIC_AUTH_TOKEN" not in own and own["ANTHROPIC_CUSTOM_HEADERS"].endswith(
+        "x-claude-token-mode: passthrough"
+    )
     pooled = json.loads(run_cli("claude-settings", "--client", "alice", cwd=tmp_path).stdout)["env"]
-    assert pooled["ANTHROPIC_AUTH_TOKEN"] == alice and pooled["ANTHROPIC_CUSTOM_HEADERS"] == f"x-litellm-api-key: {alice}"
+    assert (
+        pooled["ANTHROPIC_AUTH_TOKEN"] == alice
+        and pooled["ANTHROPIC_CUSTOM_HEADERS"] == f"x-litellm-api-key: {alice}"
+    )
     assert pool not in json.dumps(pooled)
 
 

@@ -34,7 +34,9 @@ PROVIDER_KEYS = {
 }
 OPENAI_MODELS = {
     "gpt-4.1": ModelProfile(max_output_tokens=32768),
-    "google/gemini-2.5-pro": ModelProfile(max_output_tokens=65536, accepts_reasoning_effort=True, gemini_strict_schema=True),
+    "google/gemini-2.5-pro": ModelProfile(
+        max_output_tokens=65536, accepts_reasoning_effort=True, gemini_strict_schema=True
+    ),
     "qwen2.5-coder:14b": ModelProfile(max_output_tokens=8192),
 }
 THIRD_PARTY_ANTHROPIC_MODELS = {
@@ -48,7 +50,11 @@ THIRD_PARTY_ANTHROPIC_MODELS = {
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[tuple[FakeAnthropic, FakeOpenAIChat]]:
     anthropic_fake = FakeAnthropic(
-        api_keys=(PROVIDER_KEYS["ZAI_API_KEY"], PROVIDER_KEYS["KIMI_API_KEY"], PROVIDER_KEYS["DEEPSEEK_API_KEY"]),
+        api_keys=(
+            PROVIDER_KEYS["ZAI_API_KEY"],
+            PROVIDER_KEYS["KIMI_API_KEY"],
+            PROVIDER_KEYS["DEEPSEEK_API_KEY"],
+        ),
         oauth_tokens=POOL,
         models={**DEFAULT_MODELS, **THIRD_PARTY_ANTHROPIC_MODELS},
     ).start()
@@ -61,7 +67,9 @@ def fakes() -> Iterator[tuple[FakeAnthropic, FakeOpenAIChat]]:
     openai_fake.stop()
 
 
-def pointed_at_fakes(example: dict[str, Any], anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAIChat) -> dict[str, Any]:
+def pointed_at_fakes(
+    example: dict[str, Any], anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAIChat
+) -> dict[str, Any]:
     """The example with every upstream replaced by a fake; nothing else changes."""
     config = copy.deepcopy(example)
     for deployment in config["model_list"]:
@@ -91,7 +99,12 @@ def recipes_proxy(
         "CLAUDE_OAUTH_TOKENS": ",".join(POOL),
     }
     workdir = tmp_path_factory.mktemp("recipes")
-    problems = check_config(config, {**env, "LITELLM_MASTER_KEY": "sk-" + "m" * 40}, str(workdir / "proxy.yaml"), lambda v, p: None)
+    problems = check_config(
+        config,
+        {**env, "LITELLM_MASTER_KEY": "sk-" + "m" * 40},
+        str(workdir / "proxy.yaml"),
+        lambda v, p: None,
+    )
     assert problems == [], [p.render() for p in problems]
     process = ProxyProcess(config, workdir, env=env).start()
     yield process, config
@@ -104,12 +117,20 @@ def groups() -> list[str]:
 
 
 def requested_model(group: str) -> str:
-    return "claude-sonnet-4-5" if group == "anthropic" else "claude-haiku-4-5" if group == "anthropic-fast" else group
+    return (
+        "claude-sonnet-4-5"
+        if group == "anthropic"
+        else "claude-haiku-4-5"
+        if group == "anthropic-fast"
+        else group
+    )
 
 
 @pytest.mark.parametrize("group", groups())
 def test_count_tokens_answers_for_every_recipe(
-    group: str, recipes_proxy: tuple[ProxyProcess, dict[str, Any]], fakes: tuple[FakeAnthropic, FakeOpenAIChat]
+    group: str,
+    recipes_proxy: tuple[ProxyProcess, dict[str, Any]],
+    fakes: tuple[FakeAnthropic, FakeOpenAIChat],
 ) -> None:
     """Anthropic-speaking recipes are counted by their endpoint (Anthropic's own with the pooled
     token); chat-only ones get LiteLLM's local estimate instead of a 404 for /responses/input_tokens."""
@@ -117,7 +138,12 @@ def test_count_tokens_answers_for_every_recipe(
     anthropic_fake, openai_fake = fakes
     anthropic_fake.requests.clear()
     openai_fake.requests.clear()
-    client = anthropic.Anthropic(base_url=proxy.url, api_key="unused", default_headers={"x-litellm-api-key": PROXY_TOKEN}, max_retries=0)
+    client = anthropic.Anthropic(
+        base_url=proxy.url,
+        api_key="unused",
+        default_headers={"x-litellm-api-key": PROXY_TOKEN},
+        max_retries=0,
+    )
     response = client.messages.with_raw_response.count_tokens(
         model=requested_model(group),
         system="You are Claude Code.",
@@ -127,12 +153,18 @@ def test_count_tokens_answers_for_every_recipe(
     assert response.parse().input_tokens > 0
     source = response.http_response.json()["litellm_count_source"]
     [deployment] = [d for d in config["model_list"] if d["model_name"] == group]
-    counted_upstream = [r for fake in (anthropic_fake, openai_fake) for r in fake.requests.all() if r.method == "POST"]
+    counted_upstream = [
+        r for fake in (anthropic_fake, openai_fake) for r in fake.requests.all() if r.method == "POST"
+    ]
     if deployment["litellm_params"]["model"].startswith("anthropic/"):
         assert source == "provider"
         [request] = counted_upstream
         assert request.path == "/v1/messages/count_tokens"
-        assert request.body["model"] == (requested_model(group) if group.startswith("anthropic") else deployment["litellm_params"]["model"].split("/", 1)[1])
+        assert request.body["model"] == (
+            requested_model(group)
+            if group.startswith("anthropic")
+            else deployment["litellm_params"]["model"].split("/", 1)[1]
+        )
         if group.startswith("anthropic"):
             assert request.credential == POOL[0]  # rotate mode: a pooled token, as /v1/messages
         else:
@@ -144,13 +176,20 @@ def test_count_tokens_answers_for_every_recipe(
 
 @pytest.mark.parametrize("group", groups())
 def test_every_recipe_serves_a_claude_code_style_request(
-    group: str, recipes_proxy: tuple[ProxyProcess, dict[str, Any]], fakes: tuple[FakeAnthropic, FakeOpenAIChat]
+    group: str,
+    recipes_proxy: tuple[ProxyProcess, dict[str, Any]],
+    fakes: tuple[FakeAnthropic, FakeOpenAIChat],
 ) -> None:
     proxy, config = recipes_proxy
     anthropic_fake, openai_fake = fakes
     anthropic_fake.requests.clear()
     openai_fake.requests.clear()
-    client = anthropic.Anthropic(base_url=proxy.url, api_key="unused", default_headers={"x-litellm-api-key": PROXY_TOKEN}, max_retries=0)
+    client = anthropic.Anthropic(
+        base_url=proxy.url,
+        api_key="unused",
+        default_headers={"x-litellm-api-key": PROXY_TOKEN},
+        max_retries=0,
+    )
     model = requested_model(group)
     with client.messages.stream(  # streaming, as Claude Code always is
         model=model,
@@ -162,7 +201,9 @@ def test_every_recipe_serves_a_claude_code_style_request(
     assert message.content[-1].text.endswith(f"hello {group}")
     [deployment] = [d for d in config["model_list"] if d["model_name"] == group]
     upstream = deployment["litellm_params"]["model"].split("/", 1)[1]
-    received = [r for fake in (anthropic_fake, openai_fake) for r in fake.requests.all() if r.method == "POST"]
+    received = [
+        r for fake in (anthropic_fake, openai_fake) for r in fake.requests.all() if r.method == "POST"
+    ]
     assert len(received) == 1, [r.path for r in received]
     [request] = received
     assert request.body["model"] == (model if upstream == "*" else upstream)
@@ -173,9 +214,14 @@ def test_every_recipe_serves_a_claude_code_style_request(
         assert request.credential == POOL[0]  # rotate mode: the pooled token
 
 
-def test_claude_code_settings_groups_are_reachable_by_alias(recipes_proxy: tuple[ProxyProcess, dict[str, Any]], tmp_path: Path) -> None:
-    proxy, config = recipes_proxy
-    assert config["litellm_plugins"]["model_aliases"] == {"claude-*haiku*": "anthropic-fast", "claude-*": "anthropic"}
+def test_claude_code_settings_groups_are_reachable_by_alias(
+    recipes_proxy: tuple[ProxyProcess, dict[str, Any]], tmp_path: Path
+) -> None:
+    _, config = recipes_proxy
+    assert config["litellm_plugins"]["model_aliases"] == {
+        "claude-*haiku*": "anthropic-fast",
+        "claude-*": "anthropic",
+    }
 
 
 def test_the_shipped_garbage_collection_settings_take_effect(
@@ -185,7 +231,12 @@ def test_the_shipped_garbage_collection_settings_take_effect(
     proxy, config = recipes_proxy
     shipped = config["litellm_plugins"]["garbage_collection"]
     assert shipped == {"freeze_after_startup": True, "thresholds": [20000, 50, 100]}
-    client = anthropic.Anthropic(base_url=proxy.url, api_key="unused", default_headers={"x-litellm-api-key": PROXY_TOKEN}, max_retries=0)
+    client = anthropic.Anthropic(
+        base_url=proxy.url,
+        api_key="unused",
+        default_headers={"x-litellm-api-key": PROXY_TOKEN},
+        max_retries=0,
+    )
     client.messages.create(model="glm", max_tokens=16, messages=[{"role": "user", "content": "hi"}])
     log = proxy.log_text()
     assert "garbage collection: thresholds set to (20000, 50, 100)" in log
@@ -206,7 +257,9 @@ def claude_code_picker(proxy: ProxyProcess) -> dict[str, str]:
 
     LiteLLM's own listing (Anthropic's shape for Claude Code; groups without "claude" in their
     name as `claude-router-<hex>`), through the bundle's auth."""
-    response = httpx.get(f"{proxy.url}/v1/models", params={"limit": 1000}, headers=CLAUDE_CODE_LISTING_HEADERS, timeout=30)
+    response = httpx.get(
+        f"{proxy.url}/v1/models", params={"limit": 1000}, headers=CLAUDE_CODE_LISTING_HEADERS, timeout=30
+    )
     assert response.status_code == 200, response.text
     entries = response.json()["data"]
     assert all(entry["type"] == "model" for entry in entries)
@@ -215,7 +268,9 @@ def claude_code_picker(proxy: ProxyProcess) -> dict[str, str]:
     return {entry["id"]: entry["source_model"] for entry in entries}
 
 
-def test_claude_code_picker_lists_every_live_group(recipes_proxy: tuple[ProxyProcess, dict[str, Any]]) -> None:
+def test_claude_code_picker_lists_every_live_group(
+    recipes_proxy: tuple[ProxyProcess, dict[str, Any]],
+) -> None:
     proxy, _ = recipes_proxy
     assert sorted(claude_code_picker(proxy).values()) == sorted(groups())
 
@@ -227,7 +282,12 @@ def test_each_picker_id_reaches_its_group_through_the_bundle(
     could send it to Anthropic, on /v1/messages and on count_tokens alike."""
     proxy, config = recipes_proxy
     anthropic_fake, openai_fake = fakes
-    client = anthropic.Anthropic(base_url=proxy.url, api_key="unused", default_headers={"x-litellm-api-key": PROXY_TOKEN}, max_retries=0)
+    client = anthropic.Anthropic(
+        base_url=proxy.url,
+        api_key="unused",
+        default_headers={"x-litellm-api-key": PROXY_TOKEN},
+        max_retries=0,
+    )
     for picker_id, group in claude_code_picker(proxy).items():
         if group.startswith("anthropic"):
             continue  # a group name on a wildcard deployment: Claude ids go there by alias
@@ -241,7 +301,9 @@ def test_each_picker_id_reaches_its_group_through_the_bundle(
                 client.messages.create(model=picker_id, max_tokens=64, messages=messages)  # type: ignore[arg-type]
             else:
                 client.messages.count_tokens(model=picker_id, messages=messages)  # type: ignore[arg-type]
-            received = [r for fake in (anthropic_fake, openai_fake) for r in fake.requests.all() if r.method == "POST"]
+            received = [
+                r for fake in (anthropic_fake, openai_fake) for r in fake.requests.all() if r.method == "POST"
+            ]
             if call == "count_tokens" and not deployment["litellm_params"]["model"].startswith("anthropic/"):
                 assert received == [], (picker_id, group)  # estimated locally for its group
                 continue

@@ -5,6 +5,7 @@ host (only those whose keys are in .env), writes only under /tmp and starts the 
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -53,7 +54,7 @@ class Container:
         command = [*COMPOSE["entrypoint"], *(str(part) for part in COMPOSE["command"])]
         assert command[0] == "python"
         mapped = [sys.executable]
-        for previous, part in zip(command, command[1:]):
+        for previous, part in itertools.pairwise(command):
             if part.startswith(("/app", "/tmp")):
                 part = str(self.local_path(part))
             elif previous == "--host":
@@ -75,7 +76,11 @@ class Container:
     def run(self, env_file: Mapping[str, str]) -> subprocess.Popen[bytes]:
         log = (self.tmp.parent / "container.log").open("wb")
         return subprocess.Popen(
-            self.argv(), cwd=self.app, env=self.environment(env_file), stdout=log, stderr=subprocess.STDOUT,
+            self.argv(),
+            cwd=self.app,
+            env=self.environment(env_file),
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -102,9 +107,14 @@ def wait_ready(container: Container, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"the container command exited with {process.returncode}:\n{container.log()[-3000:]}")
+            raise AssertionError(
+                f"the container command exited with {process.returncode}:\n{container.log()[-3000:]}"
+            )
         try:
-            if httpx.get(f"http://127.0.0.1:{container.port}/health/liveliness", timeout=1).status_code == 200:
+            if (
+                httpx.get(f"http://127.0.0.1:{container.port}/health/liveliness", timeout=1).status_code
+                == 200
+            ):
                 return
         except httpx.HTTPError:
             pass
@@ -112,8 +122,14 @@ def wait_ready(container: Container, process: subprocess.Popen[bytes]) -> None:
     raise AssertionError(f"not ready after 120 s:\n{container.log()[-3000:]}")
 
 
-def test_the_container_command_filters_groups_like_serve_and_writes_only_under_tmp(container: Container) -> None:
-    env_file = {"LITELLM_MASTER_KEY": MASTER, "PROXY_STATIC_TOKEN": TOKEN, "DEEPSEEK_API_KEY": "sk-deepseek-test-key"}
+def test_the_container_command_filters_groups_like_serve_and_writes_only_under_tmp(
+    container: Container,
+) -> None:
+    env_file = {
+        "LITELLM_MASTER_KEY": MASTER,
+        "PROXY_STATIC_TOKEN": TOKEN,
+        "DEEPSEEK_API_KEY": "sk-deepseek-test-key",
+    }
     before = sorted(p.name for p in container.app.iterdir())
     process = container.run(env_file)
     try:

@@ -26,7 +26,9 @@ THIRD_PARTY_KEY = "zai-native-key-" + "z" * 20
 @pytest.fixture(scope="module")
 def third_party() -> Iterator[FakeAnthropic]:
     fake = FakeAnthropic(
-        api_keys=(THIRD_PARTY_KEY,), oauth_tokens=(CLIENT_OAUTH,), models={**DEFAULT_MODELS, "glm-4.6": AnthropicModelProfile()}
+        api_keys=(THIRD_PARTY_KEY,),
+        oauth_tokens=(CLIENT_OAUTH,),
+        models={**DEFAULT_MODELS, "glm-4.6": AnthropicModelProfile()},
     ).start()
     yield fake
     fake.stop()
@@ -36,7 +38,11 @@ def glm_deployment(fake: FakeAnthropic) -> dict[str, object]:
     # Another host than Anthropic's (the fake on "localhost", not 127.0.0.1), as z.ai would be.
     return {
         "model_name": "glm",
-        "litellm_params": {"model": "anthropic/glm-4.6", "api_base": fake.url.replace("127.0.0.1", "localhost"), "api_key": THIRD_PARTY_KEY},
+        "litellm_params": {
+            "model": "anthropic/glm-4.6",
+            "api_base": fake.url.replace("127.0.0.1", "localhost"),
+            "api_key": THIRD_PARTY_KEY,
+        },
     }
 
 
@@ -44,7 +50,11 @@ def ask_with_claude_login(proxy: ProxyProcess) -> httpx.Response:
     return httpx.post(
         f"{proxy.url}/v1/messages",
         json={"model": "glm", "max_tokens": 32, "messages": [{"role": "user", "content": "hi"}]},
-        headers={"x-litellm-api-key": MASTER_KEY, "authorization": f"Bearer {CLIENT_OAUTH}", "anthropic-version": "2023-06-01"},
+        headers={
+            "x-litellm-api-key": MASTER_KEY,
+            "authorization": f"Bearer {CLIENT_OAUTH}",
+            "anthropic-version": "2023-06-01",
+        },
         timeout=60,
     )
 
@@ -52,7 +62,10 @@ def ask_with_claude_login(proxy: ProxyProcess) -> httpx.Response:
 def test_stock_litellm_still_forwards_a_claude_login_to_a_third_party_anthropic_base(
     third_party: FakeAnthropic, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    config = {"model_list": [glm_deployment(third_party)], "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"}}
+    config = {
+        "model_list": [glm_deployment(third_party)],
+        "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
+    }
     with ProxyProcess(config, tmp_path_factory.mktemp("stock-forward"), name="stock-forward") as proxy:
         third_party.requests.clear()
         ask_with_claude_login(proxy)

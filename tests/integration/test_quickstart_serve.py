@@ -30,7 +30,9 @@ def test_serve_generates_secrets_and_starts_with_the_embedded_default(tmp_path: 
     env.pop("LITELLM_MASTER_KEY")  # the quick start must generate it
     command = [str(Path(sys.executable).parent / "litellm-plugins"), "serve", "--port", str(port)]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -45,7 +47,8 @@ def test_serve_generates_secrets_and_starts_with_the_embedded_default(tmp_path: 
         secrets = read_env_file(tmp_path / ".env")
         assert (tmp_path / "config.yaml").exists()
         info = httpx.get(
-            f"http://127.0.0.1:{port}/model/info", headers={"Authorization": f"Bearer {secrets['LITELLM_MASTER_KEY']}"}
+            f"http://127.0.0.1:{port}/model/info",
+            headers={"Authorization": f"Bearer {secrets['LITELLM_MASTER_KEY']}"},
         )
         assert info.status_code == 200
         # Only the Anthropic groups are live with no provider key.
@@ -60,11 +63,21 @@ def test_serve_generates_secrets_and_starts_with_the_embedded_default(tmp_path: 
         # The banner's command, pasted as printed, prints the settings with the real token and URL,
         # for the default path (the user's own Claude login: no pool in .env).
         [command_line] = re.findall(r"print them \(with your proxy token\):\s+(.+)", output)
-        printed = subprocess.run(shlex.split(command_line), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        printed = subprocess.run(
+            shlex.split(command_line),
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert printed.returncode == 0, printed.stderr
         settings = json.loads(printed.stdout)["env"]
         assert settings["ANTHROPIC_BASE_URL"] == f"http://127.0.0.1:{port}"
-        assert settings["ANTHROPIC_CUSTOM_HEADERS"].startswith(f"x-litellm-api-key: {secrets['PROXY_STATIC_TOKEN']}")
+        assert settings["ANTHROPIC_CUSTOM_HEADERS"].startswith(
+            f"x-litellm-api-key: {secrets['PROXY_STATIC_TOKEN']}"
+        )
         assert "ANTHROPIC_AUTH_TOKEN" not in settings
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -66,7 +66,9 @@ def user_environment(home: Path, extra: dict[str, str]) -> dict[str, str]:
     env = base_environment()
     env.pop("LITELLM_MASTER_KEY")  # serve generates it into .env, as for a user
     venv_bin = str(Path(sys.prefix) / "bin")
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p) != Path(venv_bin))
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p) != Path(venv_bin)
+    )
     env.pop("VIRTUAL_ENV", None)
     env["HOME"] = str(home)
     env.update(extra)
@@ -83,7 +85,11 @@ def test_the_readme_verify_commands_work_as_typed(tmp_path: Path, anthropic_fake
     with log_path.open("wb") as log:
         server = subprocess.Popen(
             [str(project / ".venv" / "bin" / "litellm-plugins"), "serve", "--port", str(port)],
-            cwd=project, env=serve_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=project,
+            env=serve_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + 120
@@ -115,7 +121,9 @@ def test_the_readme_verify_commands_work_as_typed(tmp_path: Path, anthropic_fake
     assert '"I\'m alive!"' in lines, output
     models = json.loads(next(line for line in lines if line.startswith('{"data"')))
     assert {"anthropic", "anthropic-fast"} <= {model["id"] for model in models["data"]}
-    assert re.search(r"^claude +fp:[0-9a-f]{8} +healthy", output, re.MULTILINE), output  # the pool's one token
+    assert re.search(r"^claude +fp:[0-9a-f]{8} +healthy", output, re.MULTILINE), (
+        output
+    )  # the pool's one token
     answer = json.loads(lines[-1])
     assert answer["type"] == "message" and answer["role"] == "assistant", answer
     assert answer["content"][0]["text"].endswith("hi")

@@ -30,7 +30,9 @@ CALLBACKS = [
     "litellm_plugins.hooks.request_log",
 ]
 # A line of the bundle's log format (litellm_plugins.logging_setup), from the request log.
-LINE = re.compile(r"^\d\d:\d\d:\d\d - litellm_plugins:INFO: litellm_plugins\.request_log - (request: .*)$", re.MULTILINE)
+LINE = re.compile(
+    r"^\d\d:\d\d:\d\d - litellm_plugins:INFO: litellm_plugins\.request_log - (request: .*)$", re.MULTILINE
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,10 @@ def logged_proxy(
     base = openai_fake.api_base
     models = [
         # Anthropic's API (the fake, declared so below), served by the Claude pool.
-        {"model_name": "pooled", "litellm_params": {"model": "anthropic/claude-haiku-4-5", "api_base": anthropic_fake.url}},
+        {
+            "model_name": "pooled",
+            "litellm_params": {"model": "anthropic/claude-haiku-4-5", "api_base": anthropic_fake.url},
+        },
         openai_deployment("default", "deepseek-chat", base, max_output_tokens=8192),
         # Cannot be reached: its fallback serves, or (`dead`, no fallback) the client gets a 502.
         openai_deployment("flaky", "deepseek-chat", "http://127.0.0.1:9/v1", max_output_tokens=8192),
@@ -84,18 +89,29 @@ def headers(token: str) -> dict[str, str]:
     return {"x-litellm-api-key": token, "anthropic-version": "2023-06-01", "content-type": "application/json"}
 
 
-def test_a_fallback_is_one_line_naming_the_client_both_groups_and_the_reason(logged_proxy: ProxyProcess) -> None:
+def test_a_fallback_is_one_line_naming_the_client_both_groups_and_the_reason(
+    logged_proxy: ProxyProcess,
+) -> None:
     response = httpx.post(
         f"{logged_proxy.url}/v1/messages",
-        json={"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]},
+        json={
+            "model": "claude-sonnet-4-5",
+            "max_tokens": 64,
+            "messages": [{"role": "user", "content": "hi"}],
+        },
         headers=headers(ALICE),
         timeout=60,
     )
     assert response.status_code == 200, response.text
     [line] = request_lines(logged_proxy, response.headers["x-litellm-call-id"])
-    assert "client='alice' model='claude-sonnet-4-5' group='default' deployment='openai/deepseek-chat' status=200" in line
+    assert (
+        "client='alice' model='claude-sonnet-4-5' group='default' deployment='openai/deepseek-chat' status=200"
+        in line
+    )
     assert re.search(r"tokens_in=[1-9]\d* tokens_out=[1-9]\d* latency_ms=\d+ stream=false", line), line
-    assert "fallbacks=[group='flaky' deployment='openai/deepseek-chat' reason='InternalServerError 500" in line
+    assert (
+        "fallbacks=[group='flaky' deployment='openai/deepseek-chat' reason='InternalServerError 500" in line
+    )
     assert ALICE not in logged_proxy.log_text()
     # What LiteLLM itself tells the client (documented in the README).
     assert response.headers["x-litellm-model-group"] == "default"
@@ -104,7 +120,9 @@ def test_a_fallback_is_one_line_naming_the_client_both_groups_and_the_reason(log
     assert response.headers["x-litellm-model-name"] == "openai/deepseek-chat"
 
 
-def test_a_streamed_request_is_logged_after_its_last_chunk_with_token_counts(logged_proxy: ProxyProcess) -> None:
+def test_a_streamed_request_is_logged_after_its_last_chunk_with_token_counts(
+    logged_proxy: ProxyProcess,
+) -> None:
     client = anthropic.Anthropic(
         base_url=logged_proxy.url, api_key="unused", default_headers={"x-litellm-api-key": BOB}, max_retries=0
     )
@@ -134,7 +152,10 @@ def test_a_failed_request_is_one_line_with_the_status_the_client_got(logged_prox
 
 
 def test_a_model_id_with_cr_lf_cannot_forge_a_log_line(logged_proxy: ProxyProcess) -> None:
-    forged = "claude-x\r\n12:00:00 - litellm_plugins:INFO: litellm_plugins.request_log - request: client='root'" + "y" * 300
+    forged = (
+        "claude-x\r\n12:00:00 - litellm_plugins:INFO: litellm_plugins.request_log - request: client='root'"
+        + "y" * 300
+    )
     response = httpx.post(
         f"{logged_proxy.url}/v1/messages",
         json={"model": forged, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]},
@@ -144,11 +165,15 @@ def test_a_model_id_with_cr_lf_cannot_forge_a_log_line(logged_proxy: ProxyProces
     assert response.status_code == 200, response.text
     [line] = request_lines(logged_proxy, response.headers["x-litellm-call-id"])
     assert 'model="claude-x\\r\\n12:00:00' in line and "...(+" in line  # repr-quoted and capped
-    assert not any(found.startswith("request: client='root'") for found in LINE.findall(logged_proxy.log_text()))
+    assert not any(
+        found.startswith("request: client='root'") for found in LINE.findall(logged_proxy.log_text())
+    )
     assert "\nrequest: client='root'" not in logged_proxy.log_text()
 
 
-def test_a_pooled_token_failover_is_named_by_fingerprint(logged_proxy: ProxyProcess, anthropic_fake: FakeAnthropic) -> None:
+def test_a_pooled_token_failover_is_named_by_fingerprint(
+    logged_proxy: ProxyProcess, anthropic_fake: FakeAnthropic
+) -> None:
     sent = {**headers(ALICE), "x-claude-code-session-id": "request-log-session"}
     body = {"model": "pooled", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}
     first = httpx.post(f"{logged_proxy.url}/v1/messages", json=body, headers=sent, timeout=60)
@@ -161,7 +186,10 @@ def test_a_pooled_token_failover_is_named_by_fingerprint(logged_proxy: ProxyProc
         anthropic_fake.set_credential_fault(sticky, None)
     assert response.status_code == 200, response.text
     [line] = request_lines(logged_proxy, response.headers["x-litellm-call-id"])
-    assert "client='alice' model='pooled' group='pooled' deployment='anthropic/claude-haiku-4-5' status=200" in line
+    assert (
+        "client='alice' model='pooled' group='pooled' deployment='anthropic/claude-haiku-4-5' status=200"
+        in line
+    )
     assert f"failovers=['claude {fingerprint(sticky)} HTTP 429']" in line
     assert "fallbacks=" not in line  # the failover happened inside the attempt
     assert not any(token in logged_proxy.log_text() for token in POOL)

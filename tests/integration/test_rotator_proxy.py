@@ -47,15 +47,29 @@ def rotator_config(anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAIChat) -
     anthropic_base = anthropic_fake.url  # 127.0.0.1:<port>: declared Anthropic's API below
     third_party_base = anthropic_fake.url.replace("127.0.0.1", "localhost")  # same fake, another host
     model_list = [
-        {"model_name": "sonnet", "litellm_params": {"model": "anthropic/claude-sonnet-4-5", "api_base": anthropic_base}},
-        {"model_name": "solo", "litellm_params": {"model": "anthropic/claude-haiku-4-5", "api_base": anthropic_base}},
+        {
+            "model_name": "sonnet",
+            "litellm_params": {"model": "anthropic/claude-sonnet-4-5", "api_base": anthropic_base},
+        },
+        {
+            "model_name": "solo",
+            "litellm_params": {"model": "anthropic/claude-haiku-4-5", "api_base": anthropic_base},
+        },
         {
             "model_name": "glm",
-            "litellm_params": {"model": "anthropic/claude-opus-4-1", "api_base": third_party_base, "api_key": GLM_KEY},
+            "litellm_params": {
+                "model": "anthropic/claude-opus-4-1",
+                "api_base": third_party_base,
+                "api_key": GLM_KEY,
+            },
         },
         {
             "model_name": "deepseek",
-            "litellm_params": {"model": "openai/deepseek-chat", "api_base": openai_fake.api_base, "api_key": OPENAI_KEY},
+            "litellm_params": {
+                "model": "openai/deepseek-chat",
+                "api_base": openai_fake.api_base,
+                "api_key": OPENAI_KEY,
+            },
             "model_info": {"max_output_tokens": 8192},
         },
     ]
@@ -82,7 +96,10 @@ def rotator_proxy(
     anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAIChat, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ProxyProcess]:
     process = ProxyProcess(
-        rotator_config(anthropic_fake, openai_fake), tmp_path_factory.mktemp("rotator"), env=rotator_env(), name="rotator"
+        rotator_config(anthropic_fake, openai_fake),
+        tmp_path_factory.mktemp("rotator"),
+        env=rotator_env(),
+        name="rotator",
     ).start()
     yield process
     process.stop()
@@ -110,17 +127,25 @@ def send(
     if session:
         sent["x-claude-code-session-id"] = session
     sent.update(headers or {})
-    body = {"model": model, "max_tokens": 1024, "stream": stream, "messages": [{"role": "user", "content": text}]}
+    body = {
+        "model": model,
+        "max_tokens": 1024,
+        "stream": stream,
+        "messages": [{"role": "user", "content": text}],
+    }
     return httpx.post(f"{proxy.url}/v1/messages", content=json.dumps(body), headers=sent, timeout=60)
 
 
 def leases_during_cooldowns(log: str, fp: str) -> list[float]:
     """Times the rotator leased token `fp` while that token was cooling, from its own log
     (DEBUG: each lease; INFO: each cooldown with its start and end on the pool's clock)."""
+
     def epoch(text: str) -> float:
         return datetime.fromisoformat(text).timestamp()  # ISO local time with its offset
 
-    cooldowns = [(epoch(a), epoch(b)) for a, b in re.findall(rf"token {fp} cooling .*? from (\S+) until (\S+)", log)]
+    cooldowns = [
+        (epoch(a), epoch(b)) for a, b in re.findall(rf"token {fp} cooling .*? from (\S+) until (\S+)", log)
+    ]
     leases = [epoch(t) for t in re.findall(rf"token {fp} leased at (\S+)", log)]
     assert cooldowns and leases, "no cooldown or no lease of this token was logged: nothing was proven"
     return [t for t in leases for start, end in cooldowns if start < t < end]
@@ -130,7 +155,9 @@ def credentials_seen(fake: FakeAnthropic) -> list[str | None]:
     return [r.credential for r in fake.requests.all() if r.path == "/v1/messages"]
 
 
-def test_new_sessions_spread_and_a_session_sticks(rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic) -> None:
+def test_new_sessions_spread_and_a_session_sticks(
+    rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic
+) -> None:
     sessions = [str(uuid.uuid4()) for _ in range(3)]
     for session in sessions:
         assert send(rotator_proxy, session=session).status_code == 200
@@ -146,7 +173,9 @@ def test_new_sessions_spread_and_a_session_sticks(rotator_proxy: ProxyProcess, a
         assert "oauth-2025-04-20" in request.betas
 
 
-def test_a_429_fails_over_inside_the_same_request(rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic) -> None:
+def test_a_429_fails_over_inside_the_same_request(
+    rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic
+) -> None:
     session = str(uuid.uuid4())
     assert send(rotator_proxy, session=session).status_code == 200
     [sticky] = credentials_seen(anthropic_fake)
@@ -162,7 +191,9 @@ def test_a_429_fails_over_inside_the_same_request(rotator_proxy: ProxyProcess, a
     assert "cooling 120s (rate_limited after HTTP 429)" in rotator_proxy.log_text()
 
 
-def test_cooldown_follows_the_unified_reset_header(rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic) -> None:
+def test_cooldown_follows_the_unified_reset_header(
+    rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic
+) -> None:
     session = str(uuid.uuid4())
     assert send(rotator_proxy, session=session).status_code == 200
     [sticky] = credentials_seen(anthropic_fake)
@@ -170,7 +201,10 @@ def test_cooldown_follows_the_unified_reset_header(rotator_proxy: ProxyProcess, 
     fault = anthropic_fake.rate_limit(sticky, reset_at=time.time() + 300, retry_after=0)
     fault.headers.pop("retry-after", None)
     assert send(rotator_proxy, session=session).status_code == 200
-    assert "cooling 300s (rate_limited after HTTP 429)" in rotator_proxy.log_text() or "cooling 299s" in rotator_proxy.log_text()
+    assert (
+        "cooling 300s (rate_limited after HTTP 429)" in rotator_proxy.log_text()
+        or "cooling 299s" in rotator_proxy.log_text()
+    )
 
 
 def test_passthrough_client_sends_its_own_token_never_a_pooled_one(
@@ -181,9 +215,12 @@ def test_passthrough_client_sends_its_own_token_never_a_pooled_one(
     assert credentials_seen(anthropic_fake) == [CLIENT_OAUTH]
 
 
-def test_pool_client_may_ask_for_passthrough(rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic) -> None:
+def test_pool_client_may_ask_for_passthrough(
+    rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic
+) -> None:
     response = send(
-        rotator_proxy, headers={"authorization": f"Bearer {CLIENT_OAUTH}", "x-claude-token-mode": "passthrough"}
+        rotator_proxy,
+        headers={"authorization": f"Bearer {CLIENT_OAUTH}", "x-claude-token-mode": "passthrough"},
     )
     assert response.status_code == 200, response.text
     assert credentials_seen(anthropic_fake) == [CLIENT_OAUTH]
@@ -222,7 +259,9 @@ def test_a_passthrough_client_without_a_claude_credential_gets_a_401_with_the_fi
     error = response.json()["error"]
     if route == "/v1/messages":
         assert response.json()["type"] == "error" and error["type"] == "authentication_error"
-    assert error["message"].startswith("No Claude credential: your proxy token may not use the proxy's Claude pool")
+    assert error["message"].startswith(
+        "No Claude credential: your proxy token may not use the proxy's Claude pool"
+    )
     assert "/login" in error["message"] and "ANTHROPIC_API_KEY" not in error["message"]
     # Refused before routing: no provider call, and the `sonnet -> deepseek` fallback did not answer instead.
     assert credentials_seen(anthropic_fake) == [] and len(openai_fake.requests.all()) == served_before
@@ -252,7 +291,9 @@ def test_fallback_to_another_provider_carries_no_claude_credential(
     time.sleep(2.5)  # let the pool heal for the tests that follow
 
 
-def test_all_cooling_answers_429_with_retry_after(rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic) -> None:
+def test_all_cooling_answers_429_with_retry_after(
+    rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic
+) -> None:
     for token in POOL:
         anthropic_fake.rate_limit(token, retry_after=3)
     response = send(rotator_proxy, model="solo")  # no fallback configured for this group
@@ -282,7 +323,8 @@ def test_200_concurrent_requests_with_one_limited_token(
         with ThreadPoolExecutor(max_workers=32) as executor:
             statuses = list(
                 executor.map(
-                    lambda i: send(proxy, model="solo", session=f"s-{i % 50}", stream=i % 2 == 0).status_code, range(200)
+                    lambda i: send(proxy, model="solo", session=f"s-{i % 50}", stream=i % 2 == 0).status_code,
+                    range(200),
                 )
             )
         log = proxy.log_text()
@@ -299,16 +341,24 @@ def test_pool_status_route_and_cli(rotator_proxy: ProxyProcess, tmp_path: Path) 
     from tests.harness import MASTER_KEY, base_environment
 
     assert send(rotator_proxy, session=str(uuid.uuid4())).status_code == 200
-    refused = httpx.get(f"{rotator_proxy.url}/litellm_plugins/pool", headers={"Authorization": f"Bearer {ALICE}"})
+    refused = httpx.get(
+        f"{rotator_proxy.url}/litellm_plugins/pool", headers={"Authorization": f"Bearer {ALICE}"}
+    )
     assert refused.status_code == 401
-    report = httpx.get(f"{rotator_proxy.url}/litellm_plugins/pool", headers={"Authorization": f"Bearer {MASTER_KEY}"}).json()
+    report = httpx.get(
+        f"{rotator_proxy.url}/litellm_plugins/pool", headers={"Authorization": f"Bearer {MASTER_KEY}"}
+    ).json()
     assert report["mode"] == "rotate" and len(report["tokens"]) == len(POOL)
     assert sum(row["requests"] for row in report["tokens"]) >= 1
     cli = Path(sys.executable).parent / "litellm-plugins"
     env = {**base_environment(), "LITELLM_MASTER_KEY": MASTER_KEY}
     printed = subprocess.run(
         [str(cli), "pool", "--url", rotator_proxy.url, "--env-file", str(tmp_path / "none.env")],
-        capture_output=True, text=True, env=env, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
     )
     assert printed.returncode == 0, printed.stderr
     assert "mode rotate" in printed.stdout and "fp:" in printed.stdout
@@ -319,7 +369,12 @@ def test_pool_status_route_and_cli(rotator_proxy: ProxyProcess, tmp_path: Path) 
 def test_one_clients_bad_credential_does_not_take_the_group_out_for_others(
     rotator_proxy: ProxyProcess, anthropic_fake: FakeAnthropic
 ) -> None:
-    bad = send(rotator_proxy, token=BOB, model="solo", headers={"authorization": "Bearer sk-ant-oat01-revoked-" + "r" * 30})
+    bad = send(
+        rotator_proxy,
+        token=BOB,
+        model="solo",
+        headers={"authorization": "Bearer sk-ant-oat01-revoked-" + "r" * 30},
+    )
     assert bad.status_code == 401
     assert bad.json()["error"]["type"] == "authentication_error"
     good = send(rotator_proxy, model="solo")
@@ -331,7 +386,12 @@ def test_aliased_claude_ids_reach_anthropic_unchanged_through_a_wildcard_group(
     anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAIChat, tmp_path: Path
 ) -> None:
     config = plugin_config(
-        [{"model_name": "anthropic", "litellm_params": {"model": "anthropic/*", "api_base": anthropic_fake.url}}],
+        [
+            {
+                "model_name": "anthropic",
+                "litellm_params": {"model": "anthropic/*", "api_base": anthropic_fake.url},
+            }
+        ],
         aliases={"claude-*": "anthropic"},
         callbacks=ROTATOR_CALLBACKS,
         plugins={"anthropic_api_bases": [anthropic_fake.url]},
@@ -339,5 +399,7 @@ def test_aliased_claude_ids_reach_anthropic_unchanged_through_a_wildcard_group(
     with ProxyProcess(config, tmp_path, env=rotator_env(), name="wildcard") as proxy:
         for model in ("claude-opus-4-1", "claude-haiku-4-5-20251001"):
             assert send(proxy, model=model).status_code == 200
-    assert [r.body["model"] for r in anthropic_fake.requests.all()] == ["claude-opus-4-1", "claude-haiku-4-5-20251001"]
-
+    assert [r.body["model"] for r in anthropic_fake.requests.all()] == [
+        "claude-opus-4-1",
+        "claude-haiku-4-5-20251001",
+    ]

@@ -36,9 +36,10 @@ def test_two_proxies_share_cooldowns_and_sessions(
 ) -> None:
     config = rotator_config(anthropic_fake, openai_fake)
     env = rotator_env({"REDIS_URL": redis_server.url})
-    with ProxyProcess(config, tmp_path / "a", env=env, name="a") as first, ProxyProcess(
-        config, tmp_path / "b", env=env, name="b"
-    ) as second:
+    with (
+        ProxyProcess(config, tmp_path / "a", env=env, name="a") as first,
+        ProxyProcess(config, tmp_path / "b", env=env, name="b") as second,
+    ):
         session = str(uuid.uuid4())
         assert send(first, model="solo", session=session).status_code == 200
         [sticky] = credentials_seen(anthropic_fake)

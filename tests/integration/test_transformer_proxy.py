@@ -41,7 +41,10 @@ def post_messages(proxy: ProxyProcess, body: Any, headers: dict[str, str] | None
     sent = {"x-api-key": MASTER_KEY, "anthropic-version": "2023-06-01", **(headers or {})}
     content = body if isinstance(body, (bytes, str)) else json.dumps(body)
     return httpx.post(
-        f"{proxy.url}/v1/messages", content=content, headers={"content-type": "application/json", **sent}, timeout=60
+        f"{proxy.url}/v1/messages",
+        content=content,
+        headers={"content-type": "application/json", **sent},
+        timeout=60,
     )
 
 
@@ -67,7 +70,9 @@ def test_claude_code_recorded_request_non_streaming(proxy: ProxyProcess, openai_
 def test_claude_code_recorded_request_streaming(proxy: ProxyProcess, openai_fake: FakeOpenAIChat) -> None:
     recorded = claude_code_request()
     client = anthropic_client(proxy)
-    body = {k: v for k, v in recorded["body"].items() if k not in ("stream", "context_management", "metadata")}
+    body = {
+        k: v for k, v in recorded["body"].items() if k not in ("stream", "context_management", "metadata")
+    }
     with client.messages.stream(
         **{k: v for k, v in body.items() if k not in ("output_config", "thinking")},
         thinking={"type": "enabled", "budget_tokens": 31999},
@@ -139,8 +144,14 @@ def test_tool_use_round_trip(proxy: ProxyProcess, openai_fake: FakeOpenAIChat) -
         tools=tools,
         messages=[
             *first_turn,
-            {"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in first.content]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "hi"}]},
+            {
+                "role": "assistant",
+                "content": [block.model_dump(exclude_none=True) for block in first.content],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "hi"}],
+            },
         ],
     )
     assert second.content[-1].text == "The tool returned: hi"
@@ -156,7 +167,10 @@ def test_image_block(proxy: ProxyProcess, openai_fake: FakeOpenAIChat) -> None:
             {
                 "role": "user",
                 "content": [
-                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG_1X1}},
+                    {
+                        "type": "image",
+                        "source": {"type": "base64", "media_type": "image/png", "data": PNG_1X1},
+                    },
                     {"type": "text", "text": "what is this"},
                 ],
             }
@@ -206,7 +220,9 @@ def test_reasoning_from_history_never_reaches_a_model_that_rejects_it(
     assert all("reasoning_content" not in m and "thinking_blocks" not in m for m in sent["messages"])
 
 
-def test_fallback_fires_for_a_group_whose_deployment_fails(proxy: ProxyProcess, openai_fake: FakeOpenAIChat) -> None:
+def test_fallback_fires_for_a_group_whose_deployment_fails(
+    proxy: ProxyProcess, openai_fake: FakeOpenAIChat
+) -> None:
     message = anthropic_client(proxy).messages.create(
         model="flaky", max_tokens=64000, messages=[{"role": "user", "content": "are you there"}]
     )
@@ -269,23 +285,34 @@ def test_unknown_model_is_an_anthropic_error_not_a_500(proxy: ProxyProcess) -> N
     assert response.json()["type"] == "error"
 
 
-def test_upstream_400_passes_through_as_invalid_request_error(proxy: ProxyProcess, openai_fake: FakeOpenAIChat) -> None:
+def test_upstream_400_passes_through_as_invalid_request_error(
+    proxy: ProxyProcess, openai_fake: FakeOpenAIChat
+) -> None:
     openai_fake.add_fault(
         Fault(
             kind="status",
             status=400,
             model="deepseek-chat",
-            body={"error": {"message": "This model's maximum context length is 65536 tokens", "type": "invalid_request_error"}},
+            body={
+                "error": {
+                    "message": "This model's maximum context length is 65536 tokens",
+                    "type": "invalid_request_error",
+                }
+            },
         )
     )
-    response = post_messages(proxy, {"model": "default", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]})
+    response = post_messages(
+        proxy, {"model": "default", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]}
+    )
     body = assert_anthropic_error(response, 400, "invalid_request_error")
     assert "maximum context length" in body["error"]["message"]
 
 
 def test_bad_model_aliases_stop_the_proxy_at_startup(openai_fake: FakeOpenAIChat, tmp_path: Path) -> None:
     """`model_aliases` is validated when the proxy loads its config, not at a user's first request."""
-    config = plugin_config(session_model_list(openai_fake), plugins={"model_aliases": [{"pattern": "claude-*"}]})
+    config = plugin_config(
+        session_model_list(openai_fake), plugins={"model_aliases": [{"pattern": "claude-*"}]}
+    )
     process = ProxyProcess(config, tmp_path, name="bad-aliases")
     with pytest.raises(RuntimeError, match="proxy exited"):
         process.start()

@@ -60,7 +60,11 @@ def reliability_config(anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAICha
         {"model_name": "claude", "litellm_params": {"model": "anthropic/*", "api_base": anthropic_fake.url}},
         {
             "model_name": "chat",
-            "litellm_params": {"model": "openai/deepseek-chat", "api_base": openai_fake.api_base, "api_key": OPENAI_KEY},
+            "litellm_params": {
+                "model": "openai/deepseek-chat",
+                "api_base": openai_fake.api_base,
+                "api_key": OPENAI_KEY,
+            },
             "model_info": {"max_output_tokens": 8192},
         },
     ]
@@ -74,7 +78,11 @@ def reliability_config(anthropic_fake: FakeAnthropic, openai_fake: FakeOpenAICha
 
 def reliability_env() -> dict[str, str]:
     # DEBUG: the rotator logs each lease with its time, so the suite can check none fell in a cooldown.
-    return {"CLAUDE_OAUTH_TOKENS": ",".join(POOL), "PROXY_STATIC_TOKEN": CLIENT_TOKEN, "LITELLM_PLUGINS_LOG_LEVEL": "DEBUG"}
+    return {
+        "CLAUDE_OAUTH_TOKENS": ",".join(POOL),
+        "PROXY_STATIC_TOKEN": CLIENT_TOKEN,
+        "LITELLM_PLUGINS_LOG_LEVEL": "DEBUG",
+    }
 
 
 @pytest.fixture(scope="session")

@@ -78,11 +78,15 @@ class Ledger:
     def summary(self) -> str:
         statuses = ", ".join(f"{status}: {n}" for status, n in sorted(self.by_status.items()))
         lines = [
-            f"reliability ledger: {self.requests} requests, {self.server_errors} 5xx, "
-            f"{self.leaks} leaks, {self.hangs} hangs",
-            f"  not counted as the proxy's 5xx: {self.passed_on} passed on from a faulty upstream "
-            f"(as intended), {self.admin_server_errors} from LiteLLM's admin routes with the master key "
-            "(no database)",
+            (
+                f"reliability ledger: {self.requests} requests, {self.server_errors} 5xx, "
+                f"{self.leaks} leaks, {self.hangs} hangs"
+            ),
+            (
+                f"  not counted as the proxy's 5xx: {self.passed_on} passed on from a faulty upstream "
+                f"(as intended), {self.admin_server_errors} from LiteLLM's admin routes with the master key "
+                "(no database)"
+            ),
             f"  by status: {statuses or 'none'}",
         ]
         lines += [f"  - {note}" for note in self.notes[:20]]

@@ -60,8 +60,13 @@ def openai_deployment(group: str, api_base: str, model: str = "deepseek-chat") -
     return {"model_name": group, "litellm_params": params, "model_info": {"max_output_tokens": 8192}}
 
 
-def anthropic_deployment(group: str, api_base: str, key: str = ANTHROPIC_KEY, model: str = "claude-haiku-4-5") -> dict[str, Any]:
-    return {"model_name": group, "litellm_params": {"model": f"anthropic/{model}", "api_base": api_base, "api_key": key}}
+def anthropic_deployment(
+    group: str, api_base: str, key: str = ANTHROPIC_KEY, model: str = "claude-haiku-4-5"
+) -> dict[str, Any]:
+    return {
+        "model_name": group,
+        "litellm_params": {"model": f"anthropic/{model}", "api_base": api_base, "api_key": key},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +91,14 @@ def hardened_config(upstreams: Upstreams) -> dict[str, Any]:
         anthropic_deployment("ended-anthropic", raw.base("end_mid_stream", "anthropic")),
         openai_deployment("finish-in-content", raw.base("finish_in_last_chunk", "openai")),
         # Claude ids by pattern: the transformer logs the concrete id it puts into the wildcard.
-        {"model_name": "claude-any", "litellm_params": {"model": "anthropic/*", "api_base": upstreams.anthropic.url, "api_key": ANTHROPIC_KEY}},
+        {
+            "model_name": "claude-any",
+            "litellm_params": {
+                "model": "anthropic/*",
+                "api_base": upstreams.anthropic.url,
+                "api_key": ANTHROPIC_KEY,
+            },
+        },
         anthropic_deployment("claude", upstreams.anthropic.url),
         anthropic_deployment("third-party", upstreams.third_party.url, THIRD_PARTY_KEY),
     ]
@@ -108,7 +120,10 @@ def hardened_config(upstreams: Upstreams) -> dict[str, Any]:
 def hardened_proxy(upstreams: Upstreams, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
     config = hardened_config(upstreams)
     process = ProxyProcess(
-        config, tmp_path_factory.mktemp("hardening"), env={"PROXY_STATIC_TOKEN": CLIENT_TOKEN}, name="hardening"
+        config,
+        tmp_path_factory.mktemp("hardening"),
+        env={"PROXY_STATIC_TOKEN": CLIENT_TOKEN},
+        name="hardening",
     ).start()
     yield process
     process.stop()
@@ -130,7 +145,9 @@ def post(
     sent = {"x-litellm-api-key": token, "anthropic-version": "2023-06-01", "content-type": "application/json"}
     sent.update(headers or {})
     try:
-        response = httpx.post(f"{proxy.url}{route}", content=json.dumps(body), headers=sent, timeout=CLIENT_WAIT)
+        response = httpx.post(
+            f"{proxy.url}{route}", content=json.dumps(body), headers=sent, timeout=CLIENT_WAIT
+        )
     except httpx.TimeoutException:
         LEDGER.record(None, f"hardening: {label}", hung=True)
         return None
@@ -171,14 +188,21 @@ def test_a_client_cannot_raise_the_retry_count(
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_a_client_cannot_add_fallbacks(hardened_proxy: ProxyProcess, upstreams: Upstreams, route: str) -> None:
+def test_a_client_cannot_add_fallbacks(
+    hardened_proxy: ProxyProcess, upstreams: Upstreams, route: str
+) -> None:
     before = dict(upstreams.raw.hits)
-    body = messages_body("reset", fallbacks=[{"reset": ["stall", "cut", "reset-anthropic"]}], max_fallbacks=10)
+    body = messages_body(
+        "reset", fallbacks=[{"reset": ["stall", "cut", "reset-anthropic"]}], max_fallbacks=10
+    )
     response = post(hardened_proxy, route, body, f"client fallbacks {route}")
     assert response is not None and response.status_code == 502, response.text[:300] if response else "hung"
     assert upstreams.raw.hits["stall_before_headers"] == before.get("stall_before_headers", 0)
     assert upstreams.raw.hits["reset_mid_stream"] == before.get("reset_mid_stream", 0)
-    assert upstreams.raw.hits["reset_before_first_byte"] - before.get("reset_before_first_byte", 0) <= OPERATOR_RETRIES + 1
+    assert (
+        upstreams.raw.hits["reset_before_first_byte"] - before.get("reset_before_first_byte", 0)
+        <= OPERATOR_RETRIES + 1
+    )
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -192,7 +216,9 @@ def test_a_client_cannot_add_fallbacks(hardened_proxy: ProxyProcess, upstreams: 
     ],
     ids=["header-timeout", "header-stream-timeout", "body-timeout", "body-request_timeout"],
 )
-def test_a_client_cannot_raise_the_timeout(hardened_proxy: ProxyProcess, upstreams: Upstreams, route: str, override: dict[str, Any]) -> None:
+def test_a_client_cannot_raise_the_timeout(
+    hardened_proxy: ProxyProcess, upstreams: Upstreams, route: str, override: dict[str, Any]
+) -> None:
     before = upstreams.raw.hits["stall_before_headers"]
     body = messages_body("stall", **override.get("body", {}))
     response = post(hardened_proxy, route, body, f"client timeout {route}", headers=override.get("headers"))
@@ -211,7 +237,9 @@ def test_mock_testing_switches_are_ignored(hardened_proxy: ProxyProcess, upstrea
     if response.status_code == 400:  # LiteLLM 1.108 refuses them itself, in the client's protocol
         assert response.json()["error"]["type"] == "invalid_request_error"
         return
-    assert response.status_code == 200 and "fake-anthropic claude-haiku-4-5" in response.text, response.text[:300]
+    assert response.status_code == 200 and "fake-anthropic claude-haiku-4-5" in response.text, response.text[
+        :300
+    ]
     assert len(upstreams.anthropic.requests.all()) == before + 1
 
 
@@ -246,7 +274,12 @@ def test_a_cut_chat_stream_ends_with_an_error_chunk(hardened_proxy: ProxyProcess
 
 @pytest.mark.parametrize("group", ["ok", "claude", "finish-in-content"])
 def test_a_complete_chat_stream_still_ends_with_done(hardened_proxy: ProxyProcess, group: str) -> None:
-    response = post(hardened_proxy, "/v1/chat/completions", messages_body(group, stream=True), f"complete chat stream {group}")
+    response = post(
+        hardened_proxy,
+        "/v1/chat/completions",
+        messages_body(group, stream=True),
+        f"complete chat stream {group}",
+    )
     assert response is not None and response.status_code == 200
     data = chat_stream_data(response.text)
     assert data[-1] == "[DONE]" and not any('"error"' in item for item in data), data[-3:]
@@ -259,27 +292,42 @@ def test_client_strings_cannot_forge_or_flood_the_log(hardened_proxy: ProxyProce
     for model in ("nosuch-model\r\n" + forged, "claude-forged\r\n" + forged + "\n\x00nul" + "A" * 100_000):
         for route in ROUTES:
             response = post(hardened_proxy, route, messages_body(model), f"forged model id {route}")
-            assert response is not None and response.status_code < 500, response.text[:300] if response else "hung"
+            assert response is not None and response.status_code < 500, (
+                response.text[:300] if response else "hung"
+            )
     log = hardened_proxy.log_text()
     lines = log.splitlines()
-    assert not any(line.startswith("FORGED-LOG-LINE") for line in lines), "a client string wrote its own log line"
+    assert not any(line.startswith("FORGED-LOG-LINE") for line in lines), (
+        "a client string wrote its own log line"
+    )
     assert "\x00" not in log
     longest = max(len(line) for line in lines)
     assert longest < 20_000, f"a log line of {longest} characters"
 
 
 # -- finding 6b: anthropic-beta flags to third-party bases -------------------------------------------
-def test_only_known_betas_reach_a_third_party_base(hardened_proxy: ProxyProcess, upstreams: Upstreams) -> None:
+def test_only_known_betas_reach_a_third_party_base(
+    hardened_proxy: ProxyProcess, upstreams: Upstreams
+) -> None:
     betas = "interleaved-thinking-2025-05-14,oauth-2025-04-20,internal-probe-2099-01-01,fine-grained-tool-streaming-2025-05-14"
     headers = {"anthropic-beta": betas, "anthropic-client-secret-ish": "do-not-forward"}
     upstreams.third_party.requests.clear()
     upstreams.anthropic.requests.clear()
     for group in ("third-party", "claude"):
-        response = post(hardened_proxy, "/v1/messages", messages_body(group), f"betas {group}", headers=headers)
-        assert response is not None and response.status_code == 200, response.text[:300] if response else "hung"
+        response = post(
+            hardened_proxy, "/v1/messages", messages_body(group), f"betas {group}", headers=headers
+        )
+        assert response is not None and response.status_code == 200, (
+            response.text[:300] if response else "hung"
+        )
     third = upstreams.third_party.requests.last("/v1/messages")
-    assert "interleaved-thinking-2025-05-14" in third.betas and "fine-grained-tool-streaming-2025-05-14" in third.betas
-    assert "internal-probe-2099-01-01" not in third.betas and "oauth-2025-04-20" not in third.betas, third.betas
+    assert (
+        "interleaved-thinking-2025-05-14" in third.betas
+        and "fine-grained-tool-streaming-2025-05-14" in third.betas
+    )
+    assert "internal-probe-2099-01-01" not in third.betas and "oauth-2025-04-20" not in third.betas, (
+        third.betas
+    )
     assert "anthropic-client-secret-ish" not in third.headers
     own = upstreams.anthropic.requests.last("/v1/messages")
     assert "internal-probe-2099-01-01" in own.betas, own.betas  # Anthropic's own API keeps everything
@@ -292,7 +340,13 @@ def test_proxy_tokens_do_not_see_upstream_urls(hardened_proxy: ProxyProcess, ups
         assert response is not None and response.status_code == 200
         assert "x-litellm-model-api-base" not in response.headers
         assert upstreams.openai.url not in json.dumps(dict(response.headers))
-    admin = post(hardened_proxy, "/v1/chat/completions", messages_body("ok"), "internals headers, master key", token=MASTER_KEY)
+    admin = post(
+        hardened_proxy,
+        "/v1/chat/completions",
+        messages_body("ok"),
+        "internals headers, master key",
+        token=MASTER_KEY,
+    )
     assert admin is not None and admin.status_code == 200
     assert "x-litellm-model-api-base" in admin.headers  # the operator still sees where it went
 
@@ -304,44 +358,66 @@ def test_proxy_tokens_do_not_see_fallback_config_or_timeouts_in_errors(
     response = post(hardened_proxy, route, messages_body("stall"), f"internals error text {route}")
     assert response is not None and response.status_code >= 400
     text = response.text
-    internals = ("allbacks", "Retried", "Max Retries", "127.0.0.1", "Deployment Info", "timeout value", "Timeout passed", "Traceback", "/site-packages/")
+    internals = (
+        "allbacks",
+        "Retried",
+        "Max Retries",
+        "127.0.0.1",
+        "Deployment Info",
+        "timeout value",
+        "Timeout passed",
+        "Traceback",
+        "/site-packages/",
+    )
     for internal in internals:
         assert internal not in text, f"{internal!r} shown to a proxy token: {text[:400]}"
 
 
 def test_proxy_tokens_do_not_see_health_tracebacks(hardened_proxy: ProxyProcess) -> None:
-    response = httpx.get(f"{hardened_proxy.url}/health", headers={"x-litellm-api-key": CLIENT_TOKEN}, timeout=CLIENT_WAIT)
+    response = httpx.get(
+        f"{hardened_proxy.url}/health", headers={"x-litellm-api-key": CLIENT_TOKEN}, timeout=CLIENT_WAIT
+    )
     LEDGER.record_response(response, "hardening: /health with a proxy token", secrets=SECRETS)
     if response.status_code in (401, 403):
         return  # the route allow-list keeps proxy tokens out entirely
-    for internal in ("Traceback", "/site-packages/", ".py\"", "127.0.0.1", "api_base"):
+    for internal in ("Traceback", "/site-packages/", '.py"', "127.0.0.1", "api_base"):
         assert internal not in response.text, f"{internal!r} shown to a proxy token by /health"
 
 
 # -- finding 6d: the client's own 4xx does not fall back ---------------------------------------------
 @pytest.mark.parametrize("route", ROUTES)
-def test_a_client_mistake_surfaces_instead_of_falling_back(hardened_proxy: ProxyProcess, upstreams: Upstreams, route: str) -> None:
+def test_a_client_mistake_surfaces_instead_of_falling_back(
+    hardened_proxy: ProxyProcess, upstreams: Upstreams, route: str
+) -> None:
     before = len(upstreams.openai.requests.all())
     body = messages_body("claude", max_tokens=2048, thinking={"type": "enabled", "budget_tokens": -5})
     response = post(hardened_proxy, route, body, f"client 4xx {route}")
     assert response is not None and response.status_code == 400, response.text[:300] if response else "hung"
     assert "budget_tokens" in response.text
-    assert len(upstreams.openai.requests.all()) == before, "the client's own mistake went to the fallback provider"
+    assert len(upstreams.openai.requests.all()) == before, (
+        "the client's own mistake went to the fallback provider"
+    )
 
 
 @pytest.mark.parametrize("status", [404, 413, 422])
-def test_other_client_errors_surface_too(hardened_proxy: ProxyProcess, upstreams: Upstreams, status: int) -> None:
+def test_other_client_errors_surface_too(
+    hardened_proxy: ProxyProcess, upstreams: Upstreams, status: int
+) -> None:
     before = len(upstreams.openai.requests.all())
     upstreams.anthropic.add_fault(AnthropicFault(kind="status", status=status, model="claude-haiku-4-5"))
     response = post(hardened_proxy, "/v1/messages", messages_body("claude"), f"client {status}")
     # LiteLLM reports Anthropic's 413 `request_too_large` as a 400 BadRequestError.
-    assert response is not None and response.status_code in (status, 400), response.text[:300] if response else "hung"
+    assert response is not None and response.status_code in (status, 400), (
+        response.text[:300] if response else "hung"
+    )
     assert response.json()["type"] == "error"
     assert len(upstreams.openai.requests.all()) == before
 
 
 @pytest.mark.parametrize("status", [429, 500, 529])
-def test_provider_failures_still_fall_back(hardened_proxy: ProxyProcess, upstreams: Upstreams, status: int) -> None:
+def test_provider_failures_still_fall_back(
+    hardened_proxy: ProxyProcess, upstreams: Upstreams, status: int
+) -> None:
     for _ in range(OPERATOR_RETRIES + 1):
         upstreams.anthropic.add_fault(AnthropicFault(kind="status", status=status, model="claude-haiku-4-5"))
     response = post(hardened_proxy, "/v1/messages", messages_body("claude"), f"provider {status} falls back")
@@ -352,9 +428,15 @@ def test_provider_failures_still_fall_back(hardened_proxy: ProxyProcess, upstrea
 
 # -- finding 6e: a hung upstream: bounded, and timeout-shaped ----------------------------------------
 def test_a_hung_upstream_answers_a_timeout_error_in_each_protocol(hardened_proxy: ProxyProcess) -> None:
-    messages = post(hardened_proxy, "/v1/messages", messages_body("stall-anthropic"), "hung upstream, messages")
-    assert messages is not None and messages.status_code in (408, 504), messages.text[:300] if messages else "hung"
-    assert messages.json()["type"] == "error" and messages.json()["error"]["type"] == "timeout_error", messages.text
+    messages = post(
+        hardened_proxy, "/v1/messages", messages_body("stall-anthropic"), "hung upstream, messages"
+    )
+    assert messages is not None and messages.status_code in (408, 504), (
+        messages.text[:300] if messages else "hung"
+    )
+    assert messages.json()["type"] == "error" and messages.json()["error"]["type"] == "timeout_error", (
+        messages.text
+    )
     chat = post(hardened_proxy, "/v1/chat/completions", messages_body("stall"), "hung upstream, chat")
     assert chat is not None and chat.status_code in (408, 504), chat.text[:300] if chat else "hung"
     error = chat.json()["error"]

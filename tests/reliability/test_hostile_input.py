@@ -30,20 +30,54 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
     derandomize=os.environ.get("FUZZ_RANDOM") != "1",
 )
 
-json_scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False) | st.text(max_size=200)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=200)
+)
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=20), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=20), children, max_size=5)
+    ),
     max_leaves=30,
 )
 block_types = st.sampled_from(
-    ["text", "image", "tool_use", "tool_result", "thinking", "redacted_thinking", "document", "bogus", "", "server_tool_use"]
+    [
+        "text",
+        "image",
+        "tool_use",
+        "tool_result",
+        "thinking",
+        "redacted_thinking",
+        "document",
+        "bogus",
+        "",
+        "server_tool_use",
+    ]
 )
-blocks = st.fixed_dictionaries({"type": block_types}, optional={"text": json_values, "source": json_values, "id": json_values, "input": json_values, "content": json_values, "thinking": json_values, "signature": json_values})
+blocks = st.fixed_dictionaries(
+    {"type": block_types},
+    optional={
+        "text": json_values,
+        "source": json_values,
+        "id": json_values,
+        "input": json_values,
+        "content": json_values,
+        "thinking": json_values,
+        "signature": json_values,
+    },
+)
 messages = st.lists(
     st.fixed_dictionaries(
         {"role": st.sampled_from(["user", "assistant", "system", "tool", "", "developer"]) | json_scalars},
@@ -96,10 +130,18 @@ def assert_clean(response: httpx.Response, hygiene: Hygiene, anthropic_route: bo
             assert isinstance(body.get("error"), dict), body
 
 
-def post(proxy: ProxyProcess, path: str, content: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
-    sent = {"x-litellm-api-key": CLIENT_TOKEN, "content-type": "application/json", "anthropic-version": "2023-06-01"}
+def post(
+    proxy: ProxyProcess, path: str, content: bytes, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    sent = {
+        "x-litellm-api-key": CLIENT_TOKEN,
+        "content-type": "application/json",
+        "anthropic-version": "2023-06-01",
+    }
     try:
-        response = httpx.post(f"{proxy.url}{path}", content=content, headers={**sent, **(headers or {})}, timeout=60)
+        response = httpx.post(
+            f"{proxy.url}{path}", content=content, headers={**sent, **(headers or {})}, timeout=60
+        )
     except httpx.TimeoutException:
         LEDGER.record(None, f"fuzz {path}", hung=True)
         raise
@@ -109,28 +151,39 @@ def post(proxy: ProxyProcess, path: str, content: bytes, headers: dict[str, str]
 
 @FUZZ
 @given(body=anthropic_bodies)
-def test_fuzzed_messages_bodies(reliability_proxy: ProxyProcess, hygiene: Hygiene, body: dict[str, Any]) -> None:
+def test_fuzzed_messages_bodies(
+    reliability_proxy: ProxyProcess, hygiene: Hygiene, body: dict[str, Any]
+) -> None:
     response = post(reliability_proxy, "/v1/messages", json.dumps(body).encode())
     assert_clean(response, hygiene, anthropic_route=True)
 
 
 @FUZZ
 @given(body=anthropic_bodies)
-def test_fuzzed_count_tokens_bodies(reliability_proxy: ProxyProcess, hygiene: Hygiene, body: dict[str, Any]) -> None:
+def test_fuzzed_count_tokens_bodies(
+    reliability_proxy: ProxyProcess, hygiene: Hygiene, body: dict[str, Any]
+) -> None:
     response = post(reliability_proxy, "/v1/messages/count_tokens", json.dumps(body).encode())
     assert_clean(response, hygiene, anthropic_route=True)
 
 
 @FUZZ
 @given(body=chat_bodies)
-def test_fuzzed_chat_completions_bodies(reliability_proxy: ProxyProcess, hygiene: Hygiene, body: dict[str, Any]) -> None:
+def test_fuzzed_chat_completions_bodies(
+    reliability_proxy: ProxyProcess, hygiene: Hygiene, body: dict[str, Any]
+) -> None:
     response = post(reliability_proxy, "/v1/chat/completions", json.dumps(body).encode())
     assert_clean(response, hygiene, anthropic_route=False)
 
 
 @FUZZ
-@given(raw=st.binary(max_size=2000), path=st.sampled_from(["/v1/messages", "/v1/chat/completions", "/v1/messages/count_tokens"]))
-def test_arbitrary_bytes_including_invalid_utf8(reliability_proxy: ProxyProcess, hygiene: Hygiene, raw: bytes, path: str) -> None:
+@given(
+    raw=st.binary(max_size=2000),
+    path=st.sampled_from(["/v1/messages", "/v1/chat/completions", "/v1/messages/count_tokens"]),
+)
+def test_arbitrary_bytes_including_invalid_utf8(
+    reliability_proxy: ProxyProcess, hygiene: Hygiene, raw: bytes, path: str
+) -> None:
     response = post(reliability_proxy, path, raw)
     assert_clean(response, hygiene, anthropic_route=path.startswith("/v1/messages"))
 
@@ -138,8 +191,20 @@ def test_arbitrary_bytes_including_invalid_utf8(reliability_proxy: ProxyProcess,
 @FUZZ
 @given(
     # What an HTTP client can send at all: visible ASCII, no surrounding blanks.
-    value=st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=300).map(str.strip),
-    name=st.sampled_from(["x-litellm-api-key", "authorization", "x-api-key", "x-claude-token-mode", "x-claude-code-session-id", "anthropic-beta", "anthropic-version"]),
+    value=st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=300).map(
+        str.strip
+    ),
+    name=st.sampled_from(
+        [
+            "x-litellm-api-key",
+            "authorization",
+            "x-api-key",
+            "x-claude-token-mode",
+            "x-claude-code-session-id",
+            "anthropic-beta",
+            "anthropic-version",
+        ]
+    ),
 )
 def test_fuzzed_headers(reliability_proxy: ProxyProcess, hygiene: Hygiene, value: str, name: str) -> None:
     body = {"model": "claude-sonnet-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
@@ -150,10 +215,24 @@ def test_fuzzed_headers(reliability_proxy: ProxyProcess, hygiene: Hygiene, value
 @pytest.mark.parametrize(
     "body",
     [
-        pytest.param(b'{"model": "claude", "max_tokens": 5, "messages": [{"role": "user", "content": "' + b"x" * 3_000_000 + b'"}]}', id="huge-string"),
+        pytest.param(
+            b'{"model": "claude", "max_tokens": 5, "messages": [{"role": "user", "content": "'
+            + b"x" * 3_000_000
+            + b'"}]}',
+            id="huge-string",
+        ),
         pytest.param(b"[" * 20000 + b"]" * 20000, id="deep-nesting-array"),
         pytest.param(b'{"a":' * 5000 + b"1" + b"}" * 5000, id="deep-nesting-object"),
-        pytest.param(json.dumps({"model": "claude", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "text", "text": "x"}] * 20000}]}).encode(), id="many-blocks"),
+        pytest.param(
+            json.dumps(
+                {
+                    "model": "claude",
+                    "max_tokens": 5,
+                    "messages": [{"role": "user", "content": [{"type": "text", "text": "x"}] * 20000}],
+                }
+            ).encode(),
+            id="many-blocks",
+        ),
     ],
 )
 def test_oversized_and_deep_bodies(reliability_proxy: ProxyProcess, hygiene: Hygiene, body: bytes) -> None:

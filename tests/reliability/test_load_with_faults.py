@@ -31,7 +31,11 @@ CLIENT_TIMEOUT = 60.0
 async def burst(proxy: ProxyProcess) -> list[tuple[int, str]]:
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     semaphore = asyncio.Semaphore(CONCURRENCY)
-    headers = {"x-litellm-api-key": CLIENT_TOKEN, "anthropic-version": "2023-06-01", "content-type": "application/json"}
+    headers = {
+        "x-litellm-api-key": CLIENT_TOKEN,
+        "anthropic-version": "2023-06-01",
+        "content-type": "application/json",
+    }
 
     async with httpx.AsyncClient(limits=limits, timeout=CLIENT_TIMEOUT) as client:
 
@@ -44,7 +48,9 @@ async def burst(proxy: ProxyProcess) -> list[tuple[int, str]]:
             }
             session = {"x-claude-code-session-id": f"burst-session-{index % 40}"}
             async with semaphore:
-                response = await client.post(f"{proxy.url}/v1/messages", content=json.dumps(body), headers={**headers, **session})
+                response = await client.post(
+                    f"{proxy.url}/v1/messages", content=json.dumps(body), headers={**headers, **session}
+                )
                 return response.status_code, response.text
 
         return await asyncio.gather(*(one(i) for i in range(REQUESTS)))
@@ -88,12 +94,16 @@ def test_burst_while_one_credential_flaps(
     # The flapping token was never chosen while the proxy had it cooling (from the rotator's
     # own log: each lease and each cooldown with the pool clock's time).
     assert leases_during_cooldowns(reliability_proxy.log_text(), fingerprint(flapping)) == []
-    refused = [r for r in reliability_anthropic.requests.all() if r.credential == flapping and r.status == 429]
+    refused = [
+        r for r in reliability_anthropic.requests.all() if r.credential == flapping and r.status == 429
+    ]
     assert refused
 
     # Nothing stays cooling once the cooldowns have run out.
     time.sleep(1.5)
-    response = httpx.get(f"{reliability_proxy.url}/litellm_plugins/pool", headers={"Authorization": f"Bearer {MASTER_KEY}"})
+    response = httpx.get(
+        f"{reliability_proxy.url}/litellm_plugins/pool", headers={"Authorization": f"Bearer {MASTER_KEY}"}
+    )
     LEDGER.record_response(response, "pool status after the burst")
     report = response.json()
     claude = [row for row in report["tokens"] if row["pool"] == "claude"]

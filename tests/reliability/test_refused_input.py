@@ -30,8 +30,22 @@ REFUSED_FIELDS: list[tuple[str, dict[str, Any], str]] = [
     ("base_url", {"base_url": ATTACKER}, "base_url"),
     ("extra_body.api_base", {"extra_body": {"api_base": ATTACKER}}, "api_base"),
     ("metadata.api_base", {"metadata": {"api_base": ATTACKER}}, "api_base"),
-    ("user_config", {"user_config": {"model_list": [{"model_name": "x", "litellm_params": {"model": "openai/x", "api_base": ATTACKER}}]}}, "user_config"),
-    ("model_list", {"model_list": [{"model_name": "x", "litellm_params": {"model": "openai/x"}}]}, "model_list"),
+    (
+        "user_config",
+        {
+            "user_config": {
+                "model_list": [
+                    {"model_name": "x", "litellm_params": {"model": "openai/x", "api_base": ATTACKER}}
+                ]
+            }
+        },
+        "user_config",
+    ),
+    (
+        "model_list",
+        {"model_list": [{"model_name": "x", "litellm_params": {"model": "openai/x"}}]},
+        "model_list",
+    ),
     ("fallbacks.api_base", {"fallbacks": [{"model": "openai/x", "api_base": ATTACKER}]}, "api_base"),
     ("azure_ad_token", {"azure_ad_token": "stolen"}, "azure_ad_token"),
     ("input_cost_per_token", {"input_cost_per_token": 0}, "input_cost_per_token"),
@@ -49,18 +63,101 @@ def nested(depth: int) -> dict[str, Any]:
 
 # (name, route, body, the field the error must name)
 BAD_INPUTS: list[tuple[str, str, dict[str, Any], str]] = [
-    ("metadata-900-deep", "/v1/messages", {"model": "claude-haiku-4-5", "max_tokens": 8, "metadata": nested(900), "messages": [{"role": "user", "content": "hi"}]}, "metadata"),
-    ("metadata-user_id-int", "/v1/messages", {"model": "claude-haiku-4-5", "max_tokens": 8, "metadata": {"user_id": 5}, "messages": [{"role": "user", "content": "hi"}]}, "metadata.user_id"),
-    ("empty-messages-chat-deployment", "/v1/messages", {"model": "chat", "max_tokens": 8, "messages": []}, "messages"),
-    ("text-not-a-string-chat-deployment", "/v1/messages", {"model": "chat", "max_tokens": 8, "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}, "messages.0.content.0.text"),
+    (
+        "metadata-900-deep",
+        "/v1/messages",
+        {
+            "model": "claude-haiku-4-5",
+            "max_tokens": 8,
+            "metadata": nested(900),
+            "messages": [{"role": "user", "content": "hi"}],
+        },
+        "metadata",
+    ),
+    (
+        "metadata-user_id-int",
+        "/v1/messages",
+        {
+            "model": "claude-haiku-4-5",
+            "max_tokens": 8,
+            "metadata": {"user_id": 5},
+            "messages": [{"role": "user", "content": "hi"}],
+        },
+        "metadata.user_id",
+    ),
+    (
+        "empty-messages-chat-deployment",
+        "/v1/messages",
+        {"model": "chat", "max_tokens": 8, "messages": []},
+        "messages",
+    ),
+    (
+        "text-not-a-string-chat-deployment",
+        "/v1/messages",
+        {
+            "model": "chat",
+            "max_tokens": 8,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}],
+        },
+        "messages.0.content.0.text",
+    ),
     ("empty-messages-chat-route", "/v1/chat/completions", {"model": "chat", "messages": []}, "messages"),
-    ("text-not-a-string-chat-route", "/v1/chat/completions", {"model": "chat", "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}, "messages.0.content.0.text"),
-    ("count-tool_result-without-id", "/v1/messages/count_tokens", {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": [{"type": "tool_result", "content": "x"}]}]}, "tool_use_id"),
-    ("count-image-without-source", "/v1/messages/count_tokens", {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": [{"type": "image"}]}]}, "source"),
-    ("count-image-string-source", "/v1/messages/count_tokens", {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": [{"type": "image", "source": "http://x/y.png"}]}]}, "source"),
-    ("count-system-numbers", "/v1/messages/count_tokens", {"model": "claude-haiku-4-5", "system": [1, 2], "messages": [{"role": "user", "content": "hi"}]}, "system.0"),
-    ("count-system-block-without-type", "/v1/messages/count_tokens", {"model": "claude-haiku-4-5", "system": [{"text": "be brief"}], "messages": [{"role": "user", "content": "hi"}]}, "system.0"),
-    ("count-metadata-900-deep", "/v1/messages/count_tokens", {"model": "claude-haiku-4-5", "metadata": nested(900), "messages": [{"role": "user", "content": "hi"}]}, "metadata"),
+    (
+        "text-not-a-string-chat-route",
+        "/v1/chat/completions",
+        {"model": "chat", "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]},
+        "messages.0.content.0.text",
+    ),
+    (
+        "count-tool_result-without-id",
+        "/v1/messages/count_tokens",
+        {
+            "model": "claude-haiku-4-5",
+            "messages": [{"role": "user", "content": [{"type": "tool_result", "content": "x"}]}],
+        },
+        "tool_use_id",
+    ),
+    (
+        "count-image-without-source",
+        "/v1/messages/count_tokens",
+        {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": [{"type": "image"}]}]},
+        "source",
+    ),
+    (
+        "count-image-string-source",
+        "/v1/messages/count_tokens",
+        {
+            "model": "claude-haiku-4-5",
+            "messages": [{"role": "user", "content": [{"type": "image", "source": "http://x/y.png"}]}],
+        },
+        "source",
+    ),
+    (
+        "count-system-numbers",
+        "/v1/messages/count_tokens",
+        {"model": "claude-haiku-4-5", "system": [1, 2], "messages": [{"role": "user", "content": "hi"}]},
+        "system.0",
+    ),
+    (
+        "count-system-block-without-type",
+        "/v1/messages/count_tokens",
+        {
+            "model": "claude-haiku-4-5",
+            "system": [{"text": "be brief"}],
+            "messages": [{"role": "user", "content": "hi"}],
+        },
+        "system.0",
+    ),
+    (
+        "count-metadata-900-deep",
+        "/v1/messages/count_tokens",
+        {
+            "model": "claude-haiku-4-5",
+            "metadata": nested(900),
+            "messages": [{"role": "user", "content": "hi"}],
+        },
+        "metadata",
+    ),
 ]
 
 
@@ -72,7 +169,11 @@ def valid_body(route: str) -> dict[str, Any]:
 
 
 def post(proxy: ProxyProcess, route: str, body: dict[str, Any], label: str) -> httpx.Response:
-    headers = {"x-litellm-api-key": CLIENT_TOKEN, "anthropic-version": "2023-06-01", "content-type": "application/json"}
+    headers = {
+        "x-litellm-api-key": CLIENT_TOKEN,
+        "anthropic-version": "2023-06-01",
+        "content-type": "application/json",
+    }
     response = httpx.post(f"{proxy.url}{route}", content=json.dumps(body), headers=headers, timeout=60)
     LEDGER.record_response(response, label)
     return response
@@ -96,9 +197,16 @@ def assert_invalid_request(response: httpx.Response, route: str, field: str, hyg
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize(("name", "extra", "field"), REFUSED_FIELDS, ids=[case[0] for case in REFUSED_FIELDS])
 def test_refused_body_fields_are_a_400_naming_the_field(
-    reliability_proxy: ProxyProcess, hygiene: Hygiene, route: str, name: str, extra: dict[str, Any], field: str
+    reliability_proxy: ProxyProcess,
+    hygiene: Hygiene,
+    route: str,
+    name: str,
+    extra: dict[str, Any],
+    field: str,
 ) -> None:
-    response = post(reliability_proxy, route, {**valid_body(route), **extra}, f"refused field {name} on {route}")
+    response = post(
+        reliability_proxy, route, {**valid_body(route), **extra}, f"refused field {name} on {route}"
+    )
     assert_invalid_request(response, route, field, hygiene)
 
 
@@ -117,7 +225,9 @@ def test_a_valid_body_is_still_served(reliability_proxy: ProxyProcess, route: st
 
 
 @pytest.mark.parametrize("path", ["/langfuse/api/public/ingestion", "/langfuse/api/public/traces"])
-def test_unauthenticated_langfuse_pass_through_is_a_401_not_a_500(reliability_proxy: ProxyProcess, path: str) -> None:
+def test_unauthenticated_langfuse_pass_through_is_a_401_not_a_500(
+    reliability_proxy: ProxyProcess, path: str
+) -> None:
     response = httpx.post(f"{reliability_proxy.url}{path}", json={"batch": []}, timeout=30)
     LEDGER.record_response(response, f"unauthenticated {path}")
     assert response.status_code == 401, response.text[:300]

@@ -114,7 +114,11 @@ class PassThroughListener:
                     break
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
             requests.add(RecordedRequest(scope["method"], scope["path"], headers, None, raw))
-            start = {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
+            start = {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
             await send(start)
             await send({"type": "http.response.body", "body": b'{"id": "pass-through-listener"}'})
 
@@ -145,7 +149,9 @@ class Route:
 
     @property
     def method(self) -> str:
-        return next((m for m in METHOD_PREFERENCE if m in self.methods), self.methods[0] if self.methods else "GET")
+        return next(
+            (m for m in METHOD_PREFERENCE if m in self.methods), self.methods[0] if self.methods else "GET"
+        )
 
     @property
     def label(self) -> str:
@@ -195,7 +201,9 @@ class Sweep:
 
 @pytest.fixture(scope="module")
 def sweep(
-    reliability_anthropic: FakeAnthropic, openai_fake: FakeOpenAIChat, tmp_path_factory: pytest.TempPathFactory
+    reliability_anthropic: FakeAnthropic,
+    openai_fake: FakeOpenAIChat,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Sweep]:
     dump = start_route_dump()
     listener = PassThroughListener().start()
@@ -226,7 +234,9 @@ def send(proxy: ProxyProcess, route: Route, headers: dict[str, str]) -> Answer:
     url = f"{proxy.url}{route.path}"
     try:
         # Streamed, and cut after MAX_READ bytes or REQUEST_TIMEOUT: a few routes stream forever.
-        with httpx.stream(route.method, url, content=content, headers=sent, timeout=REQUEST_TIMEOUT) as response:
+        with httpx.stream(
+            route.method, url, content=content, headers=sent, timeout=REQUEST_TIMEOUT
+        ) as response:
             body = b""
             deadline = time.monotonic() + REQUEST_TIMEOUT
             for chunk in response.iter_bytes():
@@ -250,7 +260,9 @@ def handshake(proxy: ProxyProcess, route: Route, headers: dict[str, str]) -> Ans
     """A websocket handshake: 101 and an open socket means the route served this client."""
     url = f"ws://127.0.0.1:{proxy.port}{route.path}?model=gpt-4o"
     try:
-        with connect(url, additional_headers=headers, open_timeout=REQUEST_TIMEOUT, close_timeout=2) as socket:
+        with connect(
+            url, additional_headers=headers, open_timeout=REQUEST_TIMEOUT, close_timeout=2
+        ) as socket:
             try:
                 socket.recv(timeout=3)
             except TimeoutError:
@@ -264,7 +276,9 @@ def handshake(proxy: ProxyProcess, route: Route, headers: dict[str, str]) -> Ans
     except InvalidStatus as refused:
         status = refused.response.status_code
         LEDGER.record(status, f"route sweep {route.label}")
-        return Answer(status, refused.response.body.decode("utf-8", "replace") if refused.response.body else "")
+        return Answer(
+            status, refused.response.body.decode("utf-8", "replace") if refused.response.body else ""
+        )
     except (OSError, WebSocketException) as error:
         LEDGER.record(None, f"route sweep {route.label}")
         return Answer(None, str(error))
@@ -342,7 +356,9 @@ def test_no_credential_proxy_token_and_master_key_on_every_route(sweep: Sweep, h
     # without a database several of them answer 500 "DB not connected", which is LiteLLM's).
     admin = sweep_all(sweep.tokens_proxy, routes, {"Authorization": f"Bearer {MASTER_KEY}"})
     assert sweep.listener.requests.all(), "the pass-through listener got nothing even from the admin"
-    refused = [f"{a.status} {r.label}" for r, a in admin.items() if r.kind == "http" and refused_as_admin_only(r, a)]
+    refused = [
+        f"{a.status} {r.label}" for r, a in admin.items() if r.kind == "http" and refused_as_admin_only(r, a)
+    ]
     assert not refused, f"the master key was refused: {refused[:20]}"
     assert all(answer.status is not None for answer in admin.values()), "the master key sweep hung"
 

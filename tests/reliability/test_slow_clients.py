@@ -35,11 +35,16 @@ STALLED_CLIENTS = 20
 
 @pytest.fixture(scope="module")
 def slow_proxy(
-    reliability_anthropic: FakeAnthropic, openai_fake: FakeOpenAIChat, tmp_path_factory: pytest.TempPathFactory
+    reliability_anthropic: FakeAnthropic,
+    openai_fake: FakeOpenAIChat,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ProxyProcess]:
     env = {**reliability_env(), "LITELLM_PLUGINS_BODY_READ_TIMEOUT": str(BODY_READ_TIMEOUT)}
     process = ProxyProcess(
-        reliability_config(reliability_anthropic, openai_fake), tmp_path_factory.mktemp("slow"), env=env, name="slow"
+        reliability_config(reliability_anthropic, openai_fake),
+        tmp_path_factory.mktemp("slow"),
+        env=env,
+        name="slow",
     ).start()
     yield process
     process.stop()
@@ -95,7 +100,9 @@ def open_socket(proxy: ProxyProcess) -> socket.socket:
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_an_unauthenticated_client_is_refused_before_its_body_is_read(slow_proxy: ProxyProcess, route: str) -> None:
+def test_an_unauthenticated_client_is_refused_before_its_body_is_read(
+    slow_proxy: ProxyProcess, route: str
+) -> None:
     with open_socket(slow_proxy) as connection:
         connection.sendall(head(route, 10_000_000, "not-a-proxy-token"))
         status, answer = read_answer(connection)  # the body is never sent
@@ -111,7 +118,9 @@ def test_an_unauthenticated_client_is_refused_before_its_body_is_read(slow_proxy
 
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("sent", [0, 10], ids=["headers-then-stall", "short-body"])
-def test_a_stalled_body_ends_with_a_408_timeout_error(slow_proxy: ProxyProcess, route: str, sent: int) -> None:
+def test_a_stalled_body_ends_with_a_408_timeout_error(
+    slow_proxy: ProxyProcess, route: str, sent: int
+) -> None:
     with open_socket(slow_proxy) as connection:
         connection.sendall(head(route, 1000, CLIENT_TOKEN) + b'{"model": "'[:sent])
         status, answer = read_answer(connection)

@@ -44,21 +44,40 @@ class Upstreams:
         self.openai.stop()
         self.raw.stop()
 
-    def deployment(self, group: str, protocol: str, api_base: str, model: str | None = None) -> dict[str, Any]:
+    def deployment(
+        self, group: str, protocol: str, api_base: str, model: str | None = None
+    ) -> dict[str, Any]:
         if protocol == "openai":
-            params = {"model": f"openai/{model or 'deepseek-chat'}", "api_base": api_base, "api_key": OPENAI_KEY}
+            params = {
+                "model": f"openai/{model or 'deepseek-chat'}",
+                "api_base": api_base,
+                "api_key": OPENAI_KEY,
+            }
             return {"model_name": group, "litellm_params": params, "model_info": {"max_output_tokens": 8192}}
-        params = {"model": f"anthropic/{model or 'claude-haiku-4-5'}", "api_base": api_base, "api_key": ANTHROPIC_KEY}
+        params = {
+            "model": f"anthropic/{model or 'claude-haiku-4-5'}",
+            "api_base": api_base,
+            "api_key": ANTHROPIC_KEY,
+        }
         return {"model_name": group, "litellm_params": params}
 
     def base(self, protocol: str) -> str:
         return self.openai.api_base if protocol == "openai" else self.anthropic.url
 
-    def add_fault(self, protocol: str, kind: str, status: int = 500, headers: dict[str, str] | None = None, model: str | None = None) -> None:
+    def add_fault(
+        self,
+        protocol: str,
+        kind: str,
+        status: int = 500,
+        headers: dict[str, str] | None = None,
+        model: str | None = None,
+    ) -> None:
         if protocol == "openai":
             self.openai.add_fault(OpenAIFault(kind=kind, status=status, headers=headers or {}, model=model))
         else:
-            self.anthropic.add_fault(AnthropicFault(kind=kind, status=status, headers=headers or {}, model=model))
+            self.anthropic.add_fault(
+                AnthropicFault(kind=kind, status=status, headers=headers or {}, model=model)
+            )
 
 
 @pytest.fixture(scope="module")
@@ -73,32 +92,64 @@ def faults_proxy(upstreams: Upstreams, tmp_path_factory: pytest.TempPathFactory)
     models: list[dict[str, Any]] = []
     fallbacks: list[dict[str, list[str]]] = []
     for protocol in PROTOCOLS:
-        faulty_model = "deepseek-reasoner" if protocol == "openai" else "claude-opus-4-1"  # faults match on it
+        faulty_model = (
+            "deepseek-reasoner" if protocol == "openai" else "claude-opus-4-1"
+        )  # faults match on it
         ok = f"{protocol}-ok"
         models.append(upstreams.deployment(ok, protocol, upstreams.base(protocol)))
-        models.append(upstreams.deployment(f"{protocol}-plain", protocol, upstreams.base(protocol), faulty_model))
-        models.append(upstreams.deployment(f"{protocol}-flaky", protocol, upstreams.base(protocol), faulty_model))
+        models.append(
+            upstreams.deployment(f"{protocol}-plain", protocol, upstreams.base(protocol), faulty_model)
+        )
+        models.append(
+            upstreams.deployment(f"{protocol}-flaky", protocol, upstreams.base(protocol), faulty_model)
+        )
         fallbacks.append({f"{protocol}-flaky": [ok]})
         suffix = "/v1" if protocol == "openai" else ""
-        for behaviour in ("refused", "reset_before_first_byte", "stall_before_headers", "reset_mid_stream", "stall_mid_stream"):
-            base = upstreams.closed + suffix if behaviour == "refused" else upstreams.raw.base(behaviour, protocol)
+        for behaviour in (
+            "refused",
+            "reset_before_first_byte",
+            "stall_before_headers",
+            "reset_mid_stream",
+            "stall_mid_stream",
+        ):
+            base = (
+                upstreams.closed + suffix
+                if behaviour == "refused"
+                else upstreams.raw.base(behaviour, protocol)
+            )
             models.append(upstreams.deployment(f"{protocol}-{behaviour}", protocol, base))
             models.append(upstreams.deployment(f"{protocol}-{behaviour}-fb", protocol, base))
             fallbacks.append({f"{protocol}-{behaviour}-fb": [ok]})
     config = plugin_config(
-        models, fallbacks=fallbacks, callbacks=all_plugin_callbacks(), extra_litellm_settings={"request_timeout": TIMEOUT}
+        models,
+        fallbacks=fallbacks,
+        callbacks=all_plugin_callbacks(),
+        extra_litellm_settings={"request_timeout": TIMEOUT},
     )
-    process = ProxyProcess(config, tmp_path_factory.mktemp("faults"), env={"PROXY_STATIC_TOKEN": CLIENT_TOKEN}, name="faults").start()
+    process = ProxyProcess(
+        config, tmp_path_factory.mktemp("faults"), env={"PROXY_STATIC_TOKEN": CLIENT_TOKEN}, name="faults"
+    ).start()
     yield process
     process.stop()
 
 
 def call(proxy: ProxyProcess, model: str, *, stream: bool, route: str = "/v1/messages") -> httpx.Response:
-    body = {"model": model, "max_tokens": 64, "stream": stream, "messages": [{"role": "user", "content": "fault test"}]}
-    headers = {"x-litellm-api-key": CLIENT_TOKEN, "anthropic-version": "2023-06-01", "content-type": "application/json"}
+    body = {
+        "model": model,
+        "max_tokens": 64,
+        "stream": stream,
+        "messages": [{"role": "user", "content": "fault test"}],
+    }
+    headers = {
+        "x-litellm-api-key": CLIENT_TOKEN,
+        "anthropic-version": "2023-06-01",
+        "content-type": "application/json",
+    }
     label = f"upstream fault {model} {'stream' if stream else 'json'} {route}"
     try:
-        response = httpx.post(f"{proxy.url}{route}", content=json.dumps(body), headers=headers, timeout=TIMEOUT * 6)
+        response = httpx.post(
+            f"{proxy.url}{route}", content=json.dumps(body), headers=headers, timeout=TIMEOUT * 6
+        )
     except httpx.TimeoutException:
         LEDGER.record(None, label, hung=True)
         raise
@@ -129,7 +180,9 @@ def served_by_fallback(response: httpx.Response, protocol: str) -> bool:
     return response.status_code == 200 and marker in answer_text(response)
 
 
-def assert_protocol_error(response: httpx.Response, hygiene: Hygiene, route: str = "/v1/messages") -> dict[str, Any]:
+def assert_protocol_error(
+    response: httpx.Response, hygiene: Hygiene, route: str = "/v1/messages"
+) -> dict[str, Any]:
     hygiene.saw(response.text)
     assert response.status_code >= 400
     assert "Traceback" not in response.text
@@ -158,14 +211,18 @@ def test_status_faults_fail_over_to_the_fallback(
     faults_proxy: ProxyProcess, upstreams: Upstreams, protocol: str, status: int, stream: bool
 ) -> None:
     model = "deepseek-reasoner" if protocol == "openai" else "claude-opus-4-1"
-    upstreams.add_fault(protocol, "status", status, {"retry-after": "7"} if status == 429 else None, model=model)
+    upstreams.add_fault(
+        protocol, "status", status, {"retry-after": "7"} if status == 429 else None, model=model
+    )
     response = call(faults_proxy, f"{protocol}-flaky", stream=stream)
     assert served_by_fallback(response, protocol), response.text[:300]
 
 
 @pytest.mark.parametrize("kind", ["malformed_json", "malformed_sse", "empty"])
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_broken_responses_fail_over_to_the_fallback(faults_proxy: ProxyProcess, upstreams: Upstreams, protocol: str, kind: str) -> None:
+def test_broken_responses_fail_over_to_the_fallback(
+    faults_proxy: ProxyProcess, upstreams: Upstreams, protocol: str, kind: str
+) -> None:
     model = "deepseek-reasoner" if protocol == "openai" else "claude-opus-4-1"
     upstreams.add_fault(protocol, kind, model=model)
     assert served_by_fallback(call(faults_proxy, f"{protocol}-flaky", stream=False), protocol)
@@ -173,7 +230,9 @@ def test_broken_responses_fail_over_to_the_fallback(faults_proxy: ProxyProcess, 
 
 @pytest.mark.parametrize("behaviour", ["refused", "reset_before_first_byte", "stall_before_headers"])
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_connection_faults_fail_over_to_the_fallback(faults_proxy: ProxyProcess, protocol: str, behaviour: str) -> None:
+def test_connection_faults_fail_over_to_the_fallback(
+    faults_proxy: ProxyProcess, protocol: str, behaviour: str
+) -> None:
     for stream in (False, True):
         response = call(faults_proxy, f"{protocol}-{behaviour}-fb", stream=stream)
         assert served_by_fallback(response, protocol), response.text[:300]
@@ -187,7 +246,9 @@ def test_status_faults_without_fallback_keep_their_status(
     faults_proxy: ProxyProcess, upstreams: Upstreams, hygiene: Hygiene, protocol: str, status: int, route: str
 ) -> None:
     model = "deepseek-reasoner" if protocol == "openai" else "claude-opus-4-1"
-    upstreams.add_fault(protocol, "status", status, {"retry-after": "7"} if status == 429 else None, model=model)
+    upstreams.add_fault(
+        protocol, "status", status, {"retry-after": "7"} if status == 429 else None, model=model
+    )
     response = call(faults_proxy, f"{protocol}-plain", stream=False, route=route)
     error = assert_protocol_error(response, hygiene, route)
     assert response.status_code == status  # the upstream's own status, 529 included
@@ -242,7 +303,9 @@ def test_a_stalled_upstream_ends_at_the_configured_timeout_and_others_are_served
 # -- something reached the client: an error event and a clean end ------------------------------
 @pytest.mark.parametrize("behaviour", ["reset_mid_stream", "stall_mid_stream"])
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_mid_stream_failures_end_with_an_error_event(faults_proxy: ProxyProcess, hygiene: Hygiene, protocol: str, behaviour: str) -> None:
+def test_mid_stream_failures_end_with_an_error_event(
+    faults_proxy: ProxyProcess, hygiene: Hygiene, protocol: str, behaviour: str
+) -> None:
     response = call(faults_proxy, f"{protocol}-{behaviour}", stream=True)
     hygiene.saw(response.text)
     assert response.status_code == 200  # the stream had started

@@ -41,7 +41,9 @@ def bootstrap(root: Path, venv: Path, **env: str) -> tuple[list[str], str]:
         check=True,
     )
     calls = log.read_text().splitlines() if log.exists() else []
-    return [call for call in calls if "pip install" in call and "--upgrade pip" not in call], result.stdout + result.stderr
+    return [
+        call for call in calls if "pip install" in call and "--upgrade pip" not in call
+    ], result.stdout + result.stderr
 
 
 def test_installs_with_the_shipped_lock_as_constraints(tmp_path: Path) -> None:

@@ -10,7 +10,14 @@ from litellm_plugins.core import claude_credential as cc
 from litellm_plugins.rotator.settings import RotatorSettings
 
 ANTHROPIC = {"model_name": "anthropic", "litellm_params": {"model": "anthropic/*"}}
-GLM = {"model_name": "glm", "litellm_params": {"model": "anthropic/glm-4.6", "api_base": "https://api.z.ai/api/anthropic", "api_key": "k"}}
+GLM = {
+    "model_name": "glm",
+    "litellm_params": {
+        "model": "anthropic/glm-4.6",
+        "api_base": "https://api.z.ai/api/anthropic",
+        "api_key": "k",
+    },
+}
 OPENAI = {"model_name": "openai", "litellm_params": {"model": "openai/gpt-4.1", "api_key": "k"}}
 
 
@@ -30,7 +37,9 @@ def is_anthropic_api(api_base: object) -> bool:
         ("passthrough", None, True, 0, None, None),  # the auth plugin did not say: LiteLLM decides
     ],
 )
-def test_reason(mode: str, requested: str | None, may_use_pool: bool, pool: int, sent: bool | None, expected: str | None) -> None:
+def test_reason(
+    mode: str, requested: str | None, may_use_pool: bool, pool: int, sent: bool | None, expected: str | None
+) -> None:
     assert cc.missing_credential_reason(mode, requested, may_use_pool, pool, sent) == expected
 
 
@@ -45,20 +54,30 @@ def test_every_message_says_how_to_fix_it_for_this_bundle() -> None:
 
 def test_only_groups_served_by_anthropic_alone_without_a_key_need_a_claude_credential() -> None:
     assert cc.needs_claude_credential([ANTHROPIC], is_anthropic_api, {})
-    assert not cc.needs_claude_credential([ANTHROPIC], is_anthropic_api, {"ANTHROPIC_API_KEY": "sk-ant-api03-x"})
+    assert not cc.needs_claude_credential(
+        [ANTHROPIC], is_anthropic_api, {"ANTHROPIC_API_KEY": "sk-ant-api03-x"}
+    )
     assert not cc.needs_claude_credential([ANTHROPIC, OPENAI], is_anthropic_api, {})
     assert not cc.needs_claude_credential([GLM], is_anthropic_api, {})
-    assert not cc.needs_claude_credential([{"model_name": "a", "litellm_params": {"model": "anthropic/x", "api_key": "k"}}], is_anthropic_api, {})
+    assert not cc.needs_claude_credential(
+        [{"model_name": "a", "litellm_params": {"model": "anthropic/x", "api_key": "k"}}],
+        is_anthropic_api,
+        {},
+    )
     assert not cc.needs_claude_credential([], is_anthropic_api, {})  # unknown group: LiteLLM answers
 
 
 def test_litellm_credential_errors_get_the_bundle_fix() -> None:
     missing = "litellm.AuthenticationError: Missing Anthropic API Key - ... Please set `ANTHROPIC_API_KEY`"
-    assert cc.credential_error_fix(401, missing, "anthropic", "passthrough") == cc.missing_credential_message(cc.NO_POOL)
+    assert cc.credential_error_fix(401, missing, "anthropic", "passthrough") == cc.missing_credential_message(
+        cc.NO_POOL
+    )
     refused = 'AnthropicException - {"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}'
     assert "/login" in (cc.credential_error_fix(401, refused, "anthropic", "passthrough") or "")
     assert "CLAUDE_OAUTH_TOKENS" in (cc.credential_error_fix(401, refused, "anthropic", "rotate") or "")
-    assert ".env" in (cc.credential_error_fix(401, "OpenAIException - Incorrect API key provided", "openai", None) or "")
+    assert ".env" in (
+        cc.credential_error_fix(401, "OpenAIException - Incorrect API key provided", "openai", None) or ""
+    )
     assert cc.credential_error_fix(400, refused, "anthropic", "passthrough") is None
     assert cc.credential_error_fix(401, "something unrelated", "anthropic", "passthrough") is None
 
@@ -66,9 +85,15 @@ def test_litellm_credential_errors_get_the_bundle_fix() -> None:
 def test_the_log_filter_drops_litellm_records_for_errors_already_logged() -> None:
     explained = RuntimeError("x")
     cc.mark_explained(explained)
-    record = logging.LogRecord("LiteLLM Proxy", logging.ERROR, "f", 1, "failed - %s", ("id",), (RuntimeError, explained, None))
+    record = logging.LogRecord(
+        "LiteLLM Proxy", logging.ERROR, "f", 1, "failed - %s", ("id",), (RuntimeError, explained, None)
+    )
     assert not cc.ExplainedErrorFilter().filter(record)
-    text = logging.LogRecord("LiteLLM Proxy", logging.ERROR, "f", 1, "failed - %s", (cc.MISSING_PREFIX + "...",), None)
+    text = logging.LogRecord(
+        "LiteLLM Proxy", logging.ERROR, "f", 1, "failed - %s", (cc.MISSING_PREFIX + "...",), None
+    )
     assert not cc.ExplainedErrorFilter().filter(text)
-    other = logging.LogRecord("LiteLLM Proxy", logging.ERROR, "f", 1, "failed - %s", (RuntimeError("y"),), None)
+    other = logging.LogRecord(
+        "LiteLLM Proxy", logging.ERROR, "f", 1, "failed - %s", (RuntimeError("y"),), None
+    )
     assert cc.ExplainedErrorFilter().filter(other)

@@ -43,7 +43,9 @@ def test_the_container_runs_serve_so_only_groups_with_keys_are_live() -> None:
     mounted = {volume.split(":")[1] for volume in LITELLM["volumes"]}
     assert command[command.index("--config") + 1] in mounted
     effective = command[command.index("--effective-config") + 1]
-    assert any(effective.startswith(tmpfs.rstrip("/") + "/") for tmpfs in LITELLM["tmpfs"])  # the only writable place
+    assert any(
+        effective.startswith(tmpfs.rstrip("/") + "/") for tmpfs in LITELLM["tmpfs"]
+    )  # the only writable place
     assert LITELLM["read_only"] is True
     container_port = LITELLM["ports"][0].rsplit(":", 1)[1]
     assert command[command.index("--port") + 1] == container_port
@@ -64,7 +66,10 @@ def test_redis_is_an_optional_profile() -> None:
 
 
 def compose_command() -> list[str]:
-    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode == 0:
+    if (
+        shutil.which("docker")
+        and subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode == 0
+    ):
         return ["docker", "compose"]
     if shutil.which("docker-compose"):
         return ["docker-compose"]
@@ -79,16 +84,33 @@ def test_docker_compose_config_accepts_it(tmp_path: Path) -> None:
     (tmp_path / "litellm_plugins").mkdir()
     for profile in ([], ["--profile", "redis"]):
         result = subprocess.run(
-            [*compose_command(), *profile, "config"], cwd=tmp_path, capture_output=True, text=True, check=False
+            [*compose_command(), *profile, "config"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert result.returncode == 0, result.stderr
         rendered = yaml.safe_load(result.stdout)["services"]
         assert rendered["litellm"]["image"] == LITELLM["image"]
         assert rendered["litellm"]["entrypoint"] == LITELLM["entrypoint"]
-        assert [str(part) for part in rendered["litellm"]["command"]] == [str(part) for part in LITELLM["command"]]
+        assert [str(part) for part in rendered["litellm"]["command"]] == [
+            str(part) for part in LITELLM["command"]
+        ]
         assert "host.docker.internal:host-gateway" in rendered["litellm"]["extra_hosts"]
-        volumes = [str(v) if isinstance(v, str) else f"{v['source']}:{v['target']}:{'ro' if v.get('read_only') else 'rw'}" for v in rendered["litellm"]["volumes"]]
+        volumes = [
+            str(v)
+            if isinstance(v, str)
+            else f"{v['source']}:{v['target']}:{'ro' if v.get('read_only') else 'rw'}"
+            for v in rendered["litellm"]["volumes"]
+        ]
         assert len(volumes) == len(LITELLM["volumes"]) and all(v.endswith(":ro") for v in volumes), volumes
-        assert rendered["litellm"]["environment"]["LITELLM_MASTER_KEY"] == "sk-" + "x" * 40  # env_file is read
+        assert (
+            rendered["litellm"]["environment"]["LITELLM_MASTER_KEY"] == "sk-" + "x" * 40
+        )  # env_file is read
         # Compose v2 leaves inactive profiles out; v1 renders them with their profile.
-        assert "redis" in rendered if profile else rendered.get("redis", {"profiles": ["redis"]})["profiles"] == ["redis"]
+        assert (
+            "redis" in rendered
+            if profile
+            else rendered.get("redis", {"profiles": ["redis"]})["profiles"] == ["redis"]
+        )

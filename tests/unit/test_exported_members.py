@@ -39,7 +39,9 @@ def test_instances_exports() -> None:
         "user_api_key_auth",
     ]
     for name in litellm_plugins.instances.__all__:
-        assert getattr(litellm_plugins.instances, name) is getattr(litellm_plugins.hooks, name, getattr(litellm_plugins.instances, name))
+        assert getattr(litellm_plugins.instances, name) is getattr(
+            litellm_plugins.hooks, name, getattr(litellm_plugins.instances, name)
+        )
 
 
 def test_the_cli_entry_point() -> None:

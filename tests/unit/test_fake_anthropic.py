@@ -50,7 +50,12 @@ def oauth_headers(token: str = TOKEN, beta: str = "claude-code-20250219,oauth-20
 
 
 def body(text: str = "hello", **extra: Any) -> dict[str, Any]:
-    return {"model": "claude-sonnet-4-5", "max_tokens": 1024, "messages": [{"role": "user", "content": text}], **extra}
+    return {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 1024,
+        "messages": [{"role": "user", "content": text}],
+        **extra,
+    }
 
 
 def post(
@@ -84,7 +89,10 @@ def tool_history(thinking_first: bool, fake: FakeAnthropic, redacted: bool = Fal
     return [
         {"role": "user", "content": 'CALL_TOOL Read {"path": "/etc/hosts"}'},
         {"role": "assistant", "content": assistant},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01abc", "content": HOSTS}]},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "toolu_01abc", "content": HOSTS}],
+        },
     ]
 
 
@@ -94,9 +102,13 @@ def test_api_key_gets_a_full_message(fake: FakeAnthropic) -> None:
     assert response.status_code == 200, response.text
     assert response.headers["request-id"].startswith("req_")
     message = response.json()
-    assert message["id"].startswith("msg_") and message["type"] == "message" and message["role"] == "assistant"
+    assert (
+        message["id"].startswith("msg_") and message["type"] == "message" and message["role"] == "assistant"
+    )
     assert message["model"] == "claude-sonnet-4-5"
-    assert message["content"] == [{"type": "text", "text": "fake-anthropic claude-sonnet-4-5 says: hello there"}]
+    assert message["content"] == [
+        {"type": "text", "text": "fake-anthropic claude-sonnet-4-5 says: hello there"}
+    ]
     assert message["stop_reason"] == "end_turn" and message["stop_sequence"] is None
     usage = message["usage"]
     assert usage["input_tokens"] > 0 and usage["output_tokens"] > 0
@@ -121,7 +133,10 @@ def test_oauth_bearer_needs_the_oauth_beta(fake: FakeAnthropic) -> None:
     )
     unknown = post(fake, body(), oauth_headers("sk-ant-oat01-unknown"))
     assert_error(unknown, 401, "authentication_error", "invalid x-api-key")
-    bearer_key = {"authorization": f"Bearer {KEY}", "anthropic-version": "2026-10-21"}  # how the SDK 2.x sends keys
+    bearer_key = {
+        "authorization": f"Bearer {KEY}",
+        "anthropic-version": "2026-10-21",
+    }  # how the SDK 2.x sends keys
     assert post(fake, body(), bearer_key).status_code == 200
     assert fake.requests.last("/v1/messages").credential == KEY
 
@@ -129,7 +144,9 @@ def test_oauth_bearer_needs_the_oauth_beta(fake: FakeAnthropic) -> None:
 def test_anthropic_version_is_required(fake: FakeAnthropic) -> None:
     response = post(fake, body(), {"x-api-key": KEY})
     assert_error(response, 400, "invalid_request_error", "anthropic-version: header is required")
-    assert_error(post(fake, body(), key_headers(**{"anthropic-version": "latest"})), 400, "invalid_request_error")
+    assert_error(
+        post(fake, body(), key_headers(**{"anthropic-version": "latest"})), 400, "invalid_request_error"
+    )
 
 
 def test_beta_query_and_unknown_routes(fake: FakeAnthropic) -> None:
@@ -161,11 +178,16 @@ def test_unknown_and_missing_keys_rejected(fake: FakeAnthropic) -> None:
     bad_role = {**body(), "messages": [{"role": "tool", "content": "x"}]}
     assert_error(post(fake, bad_role), 400, "invalid_request_error", "messages.0.role")
     empty_text = {**body(), "messages": [{"role": "user", "content": [{"type": "text", "text": ""}]}]}
-    assert_error(post(fake, empty_text), 400, "invalid_request_error", "text content blocks must be non-empty")
+    assert_error(
+        post(fake, empty_text), 400, "invalid_request_error", "text content blocks must be non-empty"
+    )
 
 
 def test_system_role_messages_need_the_beta(fake: FakeAnthropic) -> None:
-    payload = {**body(), "messages": [{"role": "user", "content": "hi"}, {"role": "system", "content": "be brief"}]}
+    payload = {
+        **body(),
+        "messages": [{"role": "user", "content": "hi"}, {"role": "system", "content": "be brief"}],
+    }
     assert_error(post(fake, payload), 400, "invalid_request_error", "messages.1.role")
     headers = key_headers(**{"anthropic-beta": "mid-conversation-system-2026-04-07"})
     assert post(fake, payload, headers).json()["content"][0]["text"].endswith("says: hi")
@@ -173,13 +195,20 @@ def test_system_role_messages_need_the_beta(fake: FakeAnthropic) -> None:
 
 def test_tools_and_images_validated(fake: FakeAnthropic) -> None:
     no_schema = body(tools=[{"name": "Read"}])
-    assert_error(post(fake, no_schema), 400, "invalid_request_error", "tools.0.custom.input_schema: Field required")
+    assert_error(
+        post(fake, no_schema), 400, "invalid_request_error", "tools.0.custom.input_schema: Field required"
+    )
     bad_schema = body(tools=[{"name": "Read", "input_schema": {"type": "array"}}])
     assert_error(post(fake, bad_schema), 400, "invalid_request_error", "input_schema.type")
-    server_tool = body(tools=[READ_TOOL, {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}])
+    server_tool = body(
+        tools=[READ_TOOL, {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}]
+    )
     assert post(fake, server_tool).status_code == 200
     image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
-    with_image = {**body(), "messages": [{"role": "user", "content": [image, {"type": "text", "text": "what?"}]}]}
+    with_image = {
+        **body(),
+        "messages": [{"role": "user", "content": [image, {"type": "text", "text": "what?"}]}],
+    }
     assert post(fake, with_image).json()["content"][0]["text"].endswith("what? [saw an image]")
     image["source"]["media_type"] = "image/bmp"
     assert_error(post(fake, with_image), 400, "invalid_request_error", "media_type")
@@ -194,7 +223,11 @@ def test_thinking_parameter_rules(fake: FakeAnthropic) -> None:
     hot = body(thinking={"type": "adaptive"}, temperature=0.2)
     assert_error(post(fake, hot), 400, "invalid_request_error", "temperature")
     reply = post(fake, body(max_tokens=4096, thinking={"type": "enabled", "budget_tokens": 1024})).json()
-    assert reply["content"][0] == {"type": "thinking", "thinking": THINKING_TEXT, "signature": fake.sign(THINKING_TEXT)}
+    assert reply["content"][0] == {
+        "type": "thinking",
+        "thinking": THINKING_TEXT,
+        "signature": fake.sign(THINKING_TEXT),
+    }
     assert reply["content"][1]["type"] == "text"
     assert [b["type"] for b in post(fake, body(thinking={"type": "disabled"})).json()["content"]] == ["text"]
 
@@ -202,10 +235,22 @@ def test_thinking_parameter_rules(fake: FakeAnthropic) -> None:
 @pytest.mark.parametrize(
     ("block", "message"),
     [
-        ({"type": "thinking", "thinking": "hmm", "signature": "Zm9yZ2Vk"}, "messages.1.content.0: Invalid `signature`"),
-        ({"type": "thinking", "thinking": "hmm", "signature": ""}, "messages.1.content.0: Invalid `signature`"),
-        ({"type": "thinking", "thinking": "hmm"}, "messages.1.content.0: Invalid `signature` in `thinking` block"),
-        ({"type": "thinking", "thinking": "", "signature": "x"}, "messages.1.content.0.thinking: each thinking block"),
+        (
+            {"type": "thinking", "thinking": "hmm", "signature": "Zm9yZ2Vk"},
+            "messages.1.content.0: Invalid `signature`",
+        ),
+        (
+            {"type": "thinking", "thinking": "hmm", "signature": ""},
+            "messages.1.content.0: Invalid `signature`",
+        ),
+        (
+            {"type": "thinking", "thinking": "hmm"},
+            "messages.1.content.0: Invalid `signature` in `thinking` block",
+        ),
+        (
+            {"type": "thinking", "thinking": "", "signature": "x"},
+            "messages.1.content.0.thinking: each thinking block",
+        ),
         ({"type": "redacted_thinking", "data": ""}, "messages.1.content.0"),
     ],
 )
@@ -245,7 +290,9 @@ def test_tool_loop_with_thinking_needs_a_leading_thinking_block(fake: FakeAnthro
         assert accepted.status_code == 200, accepted.text
         assert accepted.json()["content"][-1]["text"] == f"The tool returned: {HOSTS}"
     adaptive = body(thinking={"type": "adaptive"}, tools=[READ_TOOL], messages=tool_history(False, fake))
-    assert_error(post(fake, adaptive), 400, "invalid_request_error", "Expected `thinking` or `redacted_thinking`")
+    assert_error(
+        post(fake, adaptive), 400, "invalid_request_error", "Expected `thinking` or `redacted_thinking`"
+    )
     for off in (body(tools=[READ_TOOL]), body(tools=[READ_TOOL], thinking={"type": "disabled"})):
         off["messages"] = tool_history(False, fake)
         assert post(fake, off).status_code == 200
@@ -255,11 +302,15 @@ def test_tool_ids_must_pair_up(fake: FakeAnthropic) -> None:
     history = tool_history(False, fake)
     history[2]["content"].append({"type": "tool_result", "tool_use_id": "toolu_other", "content": "?"})
     stray = post(fake, body(tools=[READ_TOOL], messages=history))
-    assert_error(stray, 400, "invalid_request_error", "unexpected `tool_use_id` found in `tool_result` blocks")
+    assert_error(
+        stray, 400, "invalid_request_error", "unexpected `tool_use_id` found in `tool_result` blocks"
+    )
     unanswered = tool_history(False, fake)
     unanswered[2] = {"role": "user", "content": "never mind"}
     response = post(fake, body(tools=[READ_TOOL], messages=unanswered))
-    assert_error(response, 400, "invalid_request_error", "`tool_use` ids were found without `tool_result` blocks")
+    assert_error(
+        response, 400, "invalid_request_error", "`tool_use` ids were found without `tool_result` blocks"
+    )
 
 
 def test_call_tool_script_and_tool_result_reply(fake: FakeAnthropic) -> None:
@@ -274,7 +325,10 @@ def test_call_tool_script_and_tool_result_reply(fake: FakeAnthropic) -> None:
     history = [
         {"role": "user", "content": 'CALL_TOOL Read {"path": "/tmp/a.txt"}'},
         {"role": "assistant", "content": [tool_use]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use["id"], "content": result_blocks}]},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": tool_use["id"], "content": result_blocks}],
+        },
     ]
     reply = post(fake, body(tools=[READ_TOOL], messages=history)).json()
     assert reply["content"] == [{"type": "text", "text": "The tool returned: " + "x" * 200}]
@@ -318,13 +372,18 @@ def test_stream_parses_in_the_anthropic_sdk(fake: FakeAnthropic) -> None:
         final = stream.get_final_message()
     assert final.stop_reason == "tool_use"
     assert [block.type for block in final.content] == ["thinking", "tool_use"]
-    assert final.content[0].thinking == THINKING_TEXT and final.content[0].signature == fake.sign(THINKING_TEXT)
+    assert final.content[0].thinking == THINKING_TEXT and final.content[0].signature == fake.sign(
+        THINKING_TEXT
+    )
     tool_use = final.content[1]
     assert tool_use.name == "Read" and tool_use.input == {"path": "/tmp/a.txt"}
     history = [
         first_turn,
         {"role": "assistant", "content": final.content},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "file body"}]},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "file body"}],
+        },
     ]
     with client.messages.stream(
         model="claude-haiku-4-5", max_tokens=2048, thinking=thinking, tools=[READ_TOOL], messages=history
@@ -332,7 +391,10 @@ def test_stream_parses_in_the_anthropic_sdk(fake: FakeAnthropic) -> None:
         text = "".join(stream.text_stream)
         second = stream.get_final_message()
     assert text == "The tool returned: file body"
-    assert [block.type for block in second.content] == ["thinking", "text"] and second.stop_reason == "end_turn"
+    assert [block.type for block in second.content] == [
+        "thinking",
+        "text",
+    ] and second.stop_reason == "end_turn"
     with pytest.raises(anthropic.BadRequestError, match="Expected `thinking`"):
         client.messages.create(
             model="claude-haiku-4-5", max_tokens=2048, thinking=thinking, tools=[READ_TOOL],
@@ -430,5 +492,7 @@ def test_count_tokens(fake: FakeAnthropic) -> None:
     assert len(fake.faults) == 1  # one-shot faults are for /v1/messages only
     bad = post(fake, {**payload, "max_tokens": 10}, path="/v1/messages/count_tokens")
     assert_error(bad, 400, "invalid_request_error", "max_tokens: Extra inputs are not permitted")
-    unauthenticated = post(fake, payload, {"anthropic-version": "2023-06-01"}, path="/v1/messages/count_tokens")
+    unauthenticated = post(
+        fake, payload, {"anthropic-version": "2023-06-01"}, path="/v1/messages/count_tokens"
+    )
     assert_error(unauthenticated, 401, "authentication_error")

@@ -50,7 +50,12 @@ def test_routing_and_mock_controls_are_dropped() -> None:
     out, changed = limit_client_overrides(request, LIMITS)
     assert out == {"model": "m", "messages": []}
     assert set(changed) == DROPPED_FIELDS
-    assert {"fallbacks", "max_retries", "mock_testing_fallbacks", "router_settings_override"} <= DROPPED_FIELDS
+    assert {
+        "fallbacks",
+        "max_retries",
+        "mock_testing_fallbacks",
+        "router_settings_override",
+    } <= DROPPED_FIELDS
 
 
 def test_asking_for_no_fallbacks_is_allowed_anything_else_dropped() -> None:
@@ -107,7 +112,9 @@ def test_client_errors_do_not_fall_back_provider_failures_do() -> None:
     assert is_client_error(_error(litellm.BadRequestError))
     assert is_client_error(_error(litellm.NotFoundError))
     refused = httpx.Response(422, request=httpx.Request("POST", "https://upstream.invalid"))
-    assert is_client_error(litellm.UnprocessableEntityError(message="m", model="x", llm_provider="openai", response=refused))
+    assert is_client_error(
+        litellm.UnprocessableEntityError(message="m", model="x", llm_provider="openai", response=refused)
+    )
     too_large = _error(litellm.BadRequestError)
     too_large.status_code = 413
     assert is_client_error(too_large)
@@ -135,7 +142,9 @@ def test_a_multi_line_message_keeps_its_lines_indented() -> None:
     log.addHandler(handler)
     log.propagate = False
     try:
-        log.error("Traceback (most recent call last):\n  File x\nSettingsError: set PROXY_STATIC_TOKEN\r\nFORGED")
+        log.error(
+            "Traceback (most recent call last):\n  File x\nSettingsError: set PROXY_STATIC_TOKEN\r\nFORGED"
+        )
     finally:
         log.removeHandler(handler)
     lines = stream.getvalue().splitlines()
@@ -169,7 +178,9 @@ def test_the_filter_keeps_a_record_on_one_line() -> None:
 
 
 def test_argument_formatters_keep_their_arguments() -> None:
-    record = logging.LogRecord("uvicorn.access", logging.INFO, "f", 1, '%s - "%s %s"', ("1.2.3.4", "GET", "/a\nB"), None)
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, "f", 1, '%s - "%s %s"', ("1.2.3.4", "GET", "/a\nB"), None
+    )
     SafeLogFilter().filter(record)
     assert isinstance(record.args, tuple) and record.args[2] == "/a\\nB"
 
@@ -194,7 +205,9 @@ def test_timeouts_get_the_timeout_type_in_both_shapes() -> None:
     assert chat is not None and b'"type": "timeout_error"' in chat
     anthropic = rewrite_error(408, b'{"type": "error", "error": {"type": "api_error", "message": "t"}}', True)
     assert anthropic is not None and b'"type": "timeout_error"' in anthropic
-    assert rewrite_error(400, b'{"error": {"message": "plain", "type": "invalid_request_error"}}', True) is None
+    assert (
+        rewrite_error(400, b'{"error": {"message": "plain", "type": "invalid_request_error"}}', True) is None
+    )
 
 
 def test_only_the_master_key_sees_internals() -> None:
@@ -242,7 +255,7 @@ class _RouterWrapper(_Wrapper):
     def __init__(self, inner: object) -> None:
         super().__init__(None)
 
-        async def stream_with_fallbacks():  # noqa: ANN202 - a closure over the attempt, as in LiteLLM
+        async def stream_with_fallbacks():
             model_response = inner
             yield model_response
 

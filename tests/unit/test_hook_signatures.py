@@ -21,7 +21,10 @@ def overridden_hooks() -> list[tuple[type, str]]:
         (plugin, name)
         for plugin in PLUGINS
         for name, value in vars(plugin).items()
-        if name.startswith("async_") and name.endswith("_hook") and callable(value) and hasattr(CustomLogger, name)
+        if name.startswith("async_")
+        and name.endswith("_hook")
+        and callable(value)
+        and hasattr(CustomLogger, name)
     ]
 
 
@@ -35,5 +38,9 @@ def test_hook_keeps_litellms_parameters_and_takes_extra_keywords(plugin: type, n
     theirs = inspect.signature(getattr(CustomLogger, name)).parameters
     named = [p for p in ours if ours[p].kind is not inspect.Parameter.VAR_KEYWORD]
     # A prefix: parameters LiteLLM added later (1.108's litellm_call_info) arrive in **kwargs.
-    assert named == list(theirs)[: len(named)], f"{plugin.__name__}.{name}: LiteLLM's parameters are {list(theirs)}"
-    assert any(p.kind is inspect.Parameter.VAR_KEYWORD for p in ours.values()), f"{plugin.__name__}.{name} lacks **kwargs"
+    assert named == list(theirs)[: len(named)], (
+        f"{plugin.__name__}.{name}: LiteLLM's parameters are {list(theirs)}"
+    )
+    assert any(p.kind is inspect.Parameter.VAR_KEYWORD for p in ours.values()), (
+        f"{plugin.__name__}.{name} lacks **kwargs"
+    )

@@ -13,7 +13,9 @@ from tests.harness import REPO_ROOT
 
 
 def test_fresh_execution_of_hooks_file_shares_the_instances() -> None:
-    spec = importlib.util.spec_from_file_location("litellm_plugins.hooks", REPO_ROOT / "litellm_plugins" / "hooks.py")
+    spec = importlib.util.spec_from_file_location(
+        "litellm_plugins.hooks", REPO_ROOT / "litellm_plugins" / "hooks.py"
+    )
     assert spec is not None and spec.loader is not None
     fresh = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fresh)
@@ -23,5 +25,7 @@ def test_fresh_execution_of_hooks_file_shares_the_instances() -> None:
 
 def test_litellm_loader_from_repo_root_and_from_elsewhere_gives_the_same_object(tmp_path) -> None:
     from_repo = get_instance_fn("litellm_plugins.hooks.request_transformer", str(REPO_ROOT / "config.yaml"))
-    from_elsewhere = get_instance_fn("litellm_plugins.hooks.request_transformer", str(tmp_path / "config.yaml"))
+    from_elsewhere = get_instance_fn(
+        "litellm_plugins.hooks.request_transformer", str(tmp_path / "config.yaml")
+    )
     assert from_repo is from_elsewhere is instances.request_transformer

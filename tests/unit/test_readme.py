@@ -46,7 +46,13 @@ def settings_table_variables() -> set[str]:
 
 def test_the_scan_finds_the_variables_we_know_the_code_reads() -> None:
     found = variables_read_by_the_code()
-    assert {"PROXY_STATIC_TOKENS", "CLAUDE_OAUTH_TOKENS", "REDIS_PORT", "PYTHON_GC_THRESHOLD", "ZAI_API_KEY"} <= found
+    assert {
+        "PROXY_STATIC_TOKENS",
+        "CLAUDE_OAUTH_TOKENS",
+        "REDIS_PORT",
+        "PYTHON_GC_THRESHOLD",
+        "ZAI_API_KEY",
+    } <= found
 
 
 def test_every_variable_the_bundle_reads_is_in_the_settings_table() -> None:
@@ -55,15 +61,26 @@ def test_every_variable_the_bundle_reads_is_in_the_settings_table() -> None:
 
 
 def test_every_variable_in_env_example_is_documented() -> None:
-    listed = re.findall(rf"^({NAME})=", (REPO_ROOT / ".env.example").read_text(encoding="utf-8"), re.MULTILINE)
+    listed = re.findall(
+        rf"^({NAME})=", (REPO_ROOT / ".env.example").read_text(encoding="utf-8"), re.MULTILINE
+    )
     assert set(listed) <= settings_table_variables()
 
 
 def test_each_topic_has_one_section_and_nothing_internal() -> None:
     headings = Counter(re.findall(r"^## (.+)$", README, re.MULTILINE))
     assert [heading for heading, count in headings.items() if count > 1] == []
-    for topic in ("Quick start", "Use it from Claude Code", "Verify", "Troubleshooting", "Docker",
-                  "Several workers or replicas", "Performance", "Settings and environment variables", "Tests"):
+    for topic in (
+        "Quick start",
+        "Use it from Claude Code",
+        "Verify",
+        "Troubleshooting",
+        "Docker",
+        "Several workers or replicas",
+        "Performance",
+        "Settings and environment variables",
+        "Tests",
+    ):
         assert topic in headings, topic
     assert README.count("`REDIS_URL=redis://127.0.0.1:6379`") == 1  # the replicas paragraph, once
     assert not re.search(r"\bissue \d+", README, re.IGNORECASE)

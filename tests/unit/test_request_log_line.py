@@ -32,13 +32,19 @@ SUCCESS_PAYLOAD: dict[str, Any] = {
     "stream": True,
     "startTime": 100.0,
     "endTime": 100.5,
-    "metadata": {"user_api_key_auth_metadata": {"proxy_token_name": "alice", "token_fingerprint": "fp:1234abcd"}},
+    "metadata": {
+        "user_api_key_auth_metadata": {"proxy_token_name": "alice", "token_fingerprint": "fp:1234abcd"}
+    },
 }
 FAILURE_PAYLOAD: dict[str, Any] = {
     "status": "failure",
     "model": "openai/deepseek-chat",
     "model_group": "flaky",
-    "error_information": {"error_class": "InternalServerError", "error_code": "500", "normalized_error": None},
+    "error_information": {
+        "error_class": "InternalServerError",
+        "error_code": "500",
+        "normalized_error": None,
+    },
 }
 
 
@@ -89,7 +95,10 @@ def test_failed_attempts_in_other_groups_are_fallbacks_in_the_same_group_retries
             failovers=("claude fp:1234abcd HTTP 429",),
         )
     )
-    assert "fallbacks=[group='anthropic' deployment='anthropic/claude-sonnet-4-5' reason='RateLimitError 429']" in line
+    assert (
+        "fallbacks=[group='anthropic' deployment='anthropic/claude-sonnet-4-5' reason='RateLimitError 429']"
+        in line
+    )
     assert "retries=[group='glm' deployment='anthropic/glm-4.6' reason='InternalServerError 500']" in line
     assert "failovers=['claude fp:1234abcd HTTP 429']" in line
     assert "tokens_in=- tokens_out=- latency_ms=- stream=-" in line
@@ -97,13 +106,18 @@ def test_failed_attempts_in_other_groups_are_fallbacks_in_the_same_group_retries
 
 def test_a_forged_model_id_stays_on_one_line() -> None:
     forged = "claude-x\r\n12:00:00 - litellm_plugins:INFO: request: client='root' status=200"
-    line = format_line(RequestOutcome(client="alice", requested_model=forged, group="g", deployment="d", status=200))
+    line = format_line(
+        RequestOutcome(client="alice", requested_model=forged, group="g", deployment="d", status=200)
+    )
     assert "\n" not in line and "\r" not in line
     assert line.startswith("request: client='alice' model=")
 
 
 def test_client_is_the_proxy_token_name_else_litellm_alias() -> None:
-    assert client_name({"user_api_key_auth_metadata": {"proxy_token_name": "ci"}, "user_api_key_alias": "x"}) == "ci"
+    assert (
+        client_name({"user_api_key_auth_metadata": {"proxy_token_name": "ci"}, "user_api_key_alias": "x"})
+        == "ci"
+    )
     assert client_name(None, {"user_api_key_metadata": {"proxy_token_name": "bob"}}) == "bob"
     assert client_name({"user_api_key_alias": "team-key"}) == "team-key"
     assert client_name({}, None) is None
@@ -128,7 +142,10 @@ def test_success_outcome_reads_the_model_before_aliases_and_the_token_counts() -
     assert (outcome.status, outcome.input_tokens, outcome.output_tokens, outcome.stream) == (200, 42, 9, True)
     assert outcome.failed_attempts == (Attempt("flaky", "openai/x", "boom"),)
     # Without an alias the model asked for is the group the request started in.
-    assert success_outcome(SUCCESS_PAYLOAD, {"original_model_group": "flaky"}, [], None).requested_model == "flaky"
+    assert (
+        success_outcome(SUCCESS_PAYLOAD, {"original_model_group": "flaky"}, [], None).requested_model
+        == "flaky"
+    )
     assert success_outcome(SUCCESS_PAYLOAD, None, [], None).requested_model == "default"
 
 
@@ -137,7 +154,10 @@ class UpstreamDown(Exception):
 
 
 def test_failure_outcome_names_the_last_attempt_and_the_status_the_client_got() -> None:
-    attempts = [Attempt("flaky", "openai/a", "InternalServerError 500"), Attempt("default", "openai/b", "Timeout 408")]
+    attempts = [
+        Attempt("flaky", "openai/a", "InternalServerError 500"),
+        Attempt("default", "openai/b", "Timeout 408"),
+    ]
     outcome = failure_outcome(
         {"model": "flaky", "litellm_call_id": "call-2"},
         {"user_api_key_auth_metadata": {"proxy_token_name": "alice"}},
@@ -145,7 +165,12 @@ def test_failure_outcome_names_the_last_attempt_and_the_status_the_client_got() 
         attempts,
         5.0,
     )
-    assert (outcome.group, outcome.deployment, outcome.status, outcome.error) == ("default", "openai/b", 502, "UpstreamDown")
+    assert (outcome.group, outcome.deployment, outcome.status, outcome.error) == (
+        "default",
+        "openai/b",
+        502,
+        "UpstreamDown",
+    )
     assert outcome.failed_attempts == (attempts[0],)
     assert (outcome.client, outcome.requested_model, outcome.call_id) == ("alice", "flaky", "call-2")
 
@@ -162,7 +187,9 @@ def _success_kwargs(metadata: dict[str, Any]) -> dict[str, Any]:
     return {"standard_logging_object": SUCCESS_PAYLOAD, "litellm_params": {"metadata": metadata}}
 
 
-def test_hook_logs_one_line_per_request_with_earlier_failed_attempts(caplog: pytest.LogCaptureFixture) -> None:
+def test_hook_logs_one_line_per_request_with_earlier_failed_attempts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     ticks = iter([10.0, 10.25])
     plugin = RequestLog(clock=lambda: next(ticks))
     data: dict[str, Any] = {"model": "flaky", "litellm_metadata": {}}
@@ -171,17 +198,25 @@ def test_hook_logs_one_line_per_request_with_earlier_failed_attempts(caplog: pyt
         await plugin.async_pre_call_hook(None, None, data, "anthropic_messages")
         metadata = data["litellm_metadata"]
         await plugin.async_log_failure_event(
-            {"standard_logging_object": FAILURE_PAYLOAD, "litellm_params": {"metadata": metadata}}, None, None, None
+            {"standard_logging_object": FAILURE_PAYLOAD, "litellm_params": {"metadata": metadata}},
+            None,
+            None,
+            None,
         )
         await plugin.async_log_success_event(_success_kwargs(metadata), None, None, None)
-        await plugin.async_log_success_event(_success_kwargs(metadata), None, None, None)  # a repeat is ignored
+        await plugin.async_log_success_event(
+            _success_kwargs(metadata), None, None, None
+        )  # a repeat is ignored
 
     with caplog.at_level(logging.INFO, logger="litellm_plugins.request_log"):
         asyncio.run(scenario())
     lines = [r.getMessage() for r in caplog.records if r.name == "litellm_plugins.request_log"]
     assert len(lines) == 1
     assert "group='default'" in lines[0] and "latency_ms=250" in lines[0]
-    assert "fallbacks=[group='flaky' deployment='openai/deepseek-chat' reason='InternalServerError 500']" in lines[0]
+    assert (
+        "fallbacks=[group='flaky' deployment='openai/deepseek-chat' reason='InternalServerError 500']"
+        in lines[0]
+    )
     assert isinstance(data["litellm_metadata"][STATE_KEY]["attempts"][0], dict)  # plain data in metadata
 
 
@@ -198,6 +233,8 @@ def test_hook_logs_a_failed_request_once(caplog: pytest.LogCaptureFixture) -> No
         asyncio.run(scenario())
     lines = [r.getMessage() for r in caplog.records if r.name == "litellm_plugins.request_log"]
     assert lines == [
-        "request: client=- model='dead' group='dead' deployment=- status=502 tokens_in=- tokens_out=- "
-        "latency_ms=0 stream=- error='UpstreamDown' call_id='c'"
+        (
+            "request: client=- model='dead' group='dead' deployment=- status=502 tokens_in=- tokens_out=- "
+            "latency_ms=0 stream=- error='UpstreamDown' call_id='c'"
+        )
     ]

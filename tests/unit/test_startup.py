@@ -43,8 +43,10 @@ def write_config(tmp_path: Path, section: dict[str, Any]) -> Path:
     return path
 
 
-def test_start_configures_every_plugin_from_one_read_of_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import litellm_plugins.startup as startup
+def test_start_configures_every_plugin_from_one_read_of_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from litellm_plugins import startup
 
     reads: list[Any] = []
     real_load = startup.load_document
@@ -93,7 +95,9 @@ def test_plugins_that_were_not_started_refuse_to_work() -> None:
         TokenRotator().pool()
     with pytest.raises(NotStartedError, match="thinking stripper"):
         ThinkingStripper().settings  # noqa: B018
-    request = SimpleNamespace(client=None, headers={"x-litellm-api-key": TOKEN}, url=SimpleNamespace(path="/v1/messages"))
+    request = SimpleNamespace(
+        client=None, headers={"x-litellm-api-key": TOKEN}, url=SimpleNamespace(path="/v1/messages")
+    )
     with pytest.raises(ProxyException) as raised:  # fails closed: no one gets in
         asyncio.run(StaticTokenAuth().user_api_key_auth(request, TOKEN))
     assert str(raised.value.code) == "401"
@@ -115,7 +119,12 @@ def test_importing_the_package_has_no_side_effects() -> None:
         """
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", script],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().endswith("clean")
@@ -133,4 +142,10 @@ def test_the_plugin_order_is_the_shipped_one_everywhere() -> None:
     # Stream hooks chain in `callbacks` order: the upstream guard reads LiteLLM's own stream before
     # the thinking stripper rewrites it; the transformer runs before the rotator so the rotator
     # leases for the group the alias chose; the request log sees the outcome last.
-    assert PLUGIN_ORDER == ("request_transformer", "token_rotator", "upstream_guard", "thinking_stripper", "request_log")
+    assert PLUGIN_ORDER == (
+        "request_transformer",
+        "token_rotator",
+        "upstream_guard",
+        "thinking_stripper",
+        "request_log",
+    )

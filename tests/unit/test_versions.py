@@ -42,7 +42,9 @@ def test_the_supported_range_holds_both_locks_and_never_the_compromised_release(
     for lock in ("shipped", "lowest"):
         assert specifier.contains(locked_version(LOCKS / f"{lock}.txt")), lock
     assert not specifier.contains("1.107.0") and not specifier.contains("1.107.3")
-    assert locked_version(LOCKS / "lowest.txt") == str(min(s.version for s in specifier if s.operator == ">="))
+    assert locked_version(LOCKS / "lowest.txt") == str(
+        min(s.version for s in specifier if s.operator == ">=")
+    )
 
 
 def test_every_lock_pins_every_line_exactly() -> None:

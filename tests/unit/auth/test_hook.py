@@ -206,15 +206,15 @@ def test_no_token_modes_reach_only_the_allow_list(environ: dict[str, str], path:
     assert error.code == "401" and MESSAGE_ADMIN_ONLY in error.message
 
 
-@pytest.mark.parametrize(
-    "path", sorted(CLIENT_ROUTES)
-)
+@pytest.mark.parametrize("path", sorted(CLIENT_ROUTES))
 def test_the_allow_list_serves_proxy_tokens_and_loopback(path: str) -> None:
     assert authenticate(TOKENS, {"x-litellm-api-key": ALICE}, path).user_id == "alice"
     assert authenticate({}, {}, path).user_id == "loopback"
 
 
-def test_refusal_on_an_asgi_scope_is_the_auth_decision_when_this_auth_is_running(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refusal_on_an_asgi_scope_is_the_auth_decision_when_this_auth_is_running(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import sys
     import types
 

@@ -15,7 +15,16 @@ STRONG = "k" * 40
 GOOD_ENV = {
     "LITELLM_MASTER_KEY": "sk-" + "m" * 40,
     "PROXY_STATIC_TOKEN": "t" * 40,
-    **{name: "test-value" for name in ("ZAI_API_KEY", "KIMI_API_KEY", "DEEPSEEK_API_KEY", "OPENAI_API_KEY", "OPENROUTER_API_KEY")},
+    **{
+        name: "test-value"
+        for name in (
+            "ZAI_API_KEY",
+            "KIMI_API_KEY",
+            "DEEPSEEK_API_KEY",
+            "OPENAI_API_KEY",
+            "OPENROUTER_API_KEY",
+        )
+    },
     "OLLAMA_API_BASE": "http://127.0.0.1:11434/v1",
 }
 
@@ -45,13 +54,21 @@ def test_a_missing_provider_key_turns_its_group_off_and_is_no_error() -> None:
     problems = run(example(), env)
     assert errors(problems) == []
     [problem] = [p.render() for p in problems]
-    assert problem.startswith("off: ") and "DEEPSEEK_API_KEY" in problem and "(deepseek)" in problem and "serve" in problem
+    assert (
+        problem.startswith("off: ")
+        and "DEEPSEEK_API_KEY" in problem
+        and "(deepseek)" in problem
+        and "serve" in problem
+    )
 
 
 def test_check_passes_on_the_raw_and_the_effective_config_serve_starts_from() -> None:
     from litellm_plugins.cli import quickstart
 
-    generated = {"LITELLM_MASTER_KEY": GOOD_ENV["LITELLM_MASTER_KEY"], "PROXY_STATIC_TOKEN": GOOD_ENV["PROXY_STATIC_TOKEN"]}
+    generated = {
+        "LITELLM_MASTER_KEY": GOOD_ENV["LITELLM_MASTER_KEY"],
+        "PROXY_STATIC_TOKEN": GOOD_ENV["PROXY_STATIC_TOKEN"],
+    }
     for environ in (generated, {**generated, "ZAI_API_KEY": "k"}, {**generated, "OPENAI_API_KEY": "k"}):
         effective, notes = quickstart.live_config(example(), environ)
         assert run(effective, environ) == []
@@ -62,18 +79,34 @@ def test_check_passes_on_the_raw_and_the_effective_config_serve_starts_from() ->
 @pytest.mark.parametrize(
     ("change", "where", "hint"),
     [
-        (lambda c: c["litellm_plugins"].update(model_alias={"claude-*": "glm"}), "litellm_plugins.model_alias", "'model_aliases'"),
-        (lambda c: c["litellm_plugins"].update(thinkng={"strip_response_groups": ["glm"]}), "litellm_plugins.thinkng", "'thinking'"),
         (
-            lambda c: c["litellm_plugins"].update(pools={"keys": {"tokens": "a,b", "model_groups": ["glm"], "strategie": "sequential"}}),
+            lambda c: c["litellm_plugins"].update(model_alias={"claude-*": "glm"}),
+            "litellm_plugins.model_alias",
+            "'model_aliases'",
+        ),
+        (
+            lambda c: c["litellm_plugins"].update(thinkng={"strip_response_groups": ["glm"]}),
+            "litellm_plugins.thinkng",
+            "'thinking'",
+        ),
+        (
+            lambda c: c["litellm_plugins"].update(
+                pools={"keys": {"tokens": "a,b", "model_groups": ["glm"], "strategie": "sequential"}}
+            ),
             "litellm_plugins.pools.keys.strategie",
             "'strategy'",
         ),
-        (lambda c: c["router_settings"].update(fallback=[{"glm": ["deepseek"]}]), "router_settings.fallback", "'fallbacks'"),
+        (
+            lambda c: c["router_settings"].update(fallback=[{"glm": ["deepseek"]}]),
+            "router_settings.fallback",
+            "'fallbacks'",
+        ),
         (lambda c: c["router_settings"].update(num_retry=3), "router_settings.num_retry", "'num_retries'"),
     ],
 )
-def test_unknown_keys_in_the_bundle_and_router_sections_are_errors(change: Any, where: str, hint: str) -> None:
+def test_unknown_keys_in_the_bundle_and_router_sections_are_errors(
+    change: Any, where: str, hint: str
+) -> None:
     config = example()
     change(config)
     [problem] = errors(run(config))
@@ -128,7 +161,10 @@ def test_fallbacks_naming_missing_groups() -> None:
 
 def test_alias_patterns_that_match_nothing_and_targets_that_do_not_exist() -> None:
     config = example()
-    config["litellm_plugins"]["model_aliases"] = {"claude-*haku*": "anthropic", "claude-*opus*": "no-such-group"}
+    config["litellm_plugins"]["model_aliases"] = {
+        "claude-*haku*": "anthropic",
+        "claude-*opus*": "no-such-group",
+    }
     found = errors(run(config))
     assert any("claude-*haku*" in p and "matches none" in p for p in found)
     assert any("'no-such-group'" in p for p in found)

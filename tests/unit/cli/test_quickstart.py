@@ -49,7 +49,10 @@ def test_with_no_provider_keys_only_the_anthropic_groups_are_live() -> None:
     assert quickstart.live_groups(config) == ["anthropic", "anthropic-fast"]
     assert any("deepseek" in note and "DEEPSEEK_API_KEY" in note for note in notes)
     assert config["router_settings"]["fallbacks"] == []
-    assert config["litellm_plugins"]["model_aliases"] == {"claude-*haiku*": "anthropic-fast", "claude-*": "anthropic"}
+    assert config["litellm_plugins"]["model_aliases"] == {
+        "claude-*haiku*": "anthropic-fast",
+        "claude-*": "anthropic",
+    }
 
 
 def test_a_provider_key_makes_its_groups_live_and_keeps_fallbacks_between_live_groups() -> None:
@@ -66,7 +69,12 @@ def test_a_provider_key_makes_its_groups_live_and_keeps_fallbacks_between_live_g
 
 def test_banner_lists_groups_and_the_commands_that_print_the_settings_with_the_real_token() -> None:
     instructions = quickstart.settings_instructions("http://127.0.0.1:4000", quickstart.OWN_LOGIN)
-    text = quickstart.banner(["anthropic", "deepseek"], ["glm: off (set ZAI_API_KEY in .env)"], "http://127.0.0.1:4000", instructions)
+    text = quickstart.banner(
+        ["anthropic", "deepseek"],
+        ["glm: off (set ZAI_API_KEY in .env)"],
+        "http://127.0.0.1:4000",
+        instructions,
+    )
     assert "  - deepseek" in text and "ZAI_API_KEY" in text
     assert "<PROXY_STATIC_TOKEN>" not in text and "<T>" not in text  # no placeholder to paste
     assert "litellm-plugins claude-settings --url http://127.0.0.1:4000\n" in text
@@ -75,20 +83,29 @@ def test_banner_lists_groups_and_the_commands_that_print_the_settings_with_the_r
 
 
 def test_instructions_name_a_non_default_env_file_and_the_pool_path() -> None:
-    text = quickstart.settings_instructions("http://127.0.0.1:4001", quickstart.POOL, "/venv/bin/litellm-plugins", "/srv/.env")
-    assert "/venv/bin/litellm-plugins claude-settings --url http://127.0.0.1:4001 --env-file /srv/.env" in text
+    text = quickstart.settings_instructions(
+        "http://127.0.0.1:4001", quickstart.POOL, "/venv/bin/litellm-plugins", "/srv/.env"
+    )
+    assert (
+        "/venv/bin/litellm-plugins claude-settings --url http://127.0.0.1:4001 --env-file /srv/.env" in text
+    )
     assert "token pool" in text and "/login" not in text
 
 
 def test_own_login_settings_keep_the_login_and_send_the_proxy_token_in_a_header() -> None:
     env = quickstart.claude_code_env("http://127.0.0.1:4000", "T" * 40)
     assert "ANTHROPIC_AUTH_TOKEN" not in env and "ANTHROPIC_API_KEY" not in env
-    assert env["ANTHROPIC_CUSTOM_HEADERS"] == f"x-litellm-api-key: {'T' * 40}\nx-claude-token-mode: passthrough"
+    assert (
+        env["ANTHROPIC_CUSTOM_HEADERS"] == f"x-litellm-api-key: {'T' * 40}\nx-claude-token-mode: passthrough"
+    )
 
 
 def test_pool_and_provider_settings_give_claude_code_the_proxy_token_to_start_with() -> None:
     pool = quickstart.claude_code_env("http://h:1", "T" * 40, quickstart.POOL, "claude-sonnet-4-5")
-    assert pool["ANTHROPIC_AUTH_TOKEN"] == "T" * 40 and pool["ANTHROPIC_CUSTOM_HEADERS"] == f"x-litellm-api-key: {'T' * 40}"
+    assert (
+        pool["ANTHROPIC_AUTH_TOKEN"] == "T" * 40
+        and pool["ANTHROPIC_CUSTOM_HEADERS"] == f"x-litellm-api-key: {'T' * 40}"
+    )
     assert pool["ANTHROPIC_MODEL"] == "claude-sonnet-4-5" and "ANTHROPIC_DEFAULT_HAIKU_MODEL" not in pool
     provider = quickstart.claude_code_env("http://h:1", "T" * 40, quickstart.PROVIDER, "openai")
     assert provider["ANTHROPIC_AUTH_TOKEN"] == "T" * 40

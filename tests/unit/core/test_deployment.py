@@ -42,7 +42,9 @@ def test_provider_of(model: str, custom_llm_provider: str | None, provider: str)
 
 
 def test_openai_deployment_defaults() -> None:
-    profile = profile_from_kwargs({"model": "openai/deepseek-chat", "custom_llm_provider": "openai", "model_info": {"id": "x"}})
+    profile = profile_from_kwargs(
+        {"model": "openai/deepseek-chat", "custom_llm_provider": "openai", "model_info": {"id": "x"}}
+    )
     assert profile == DeploymentProfile(
         model="openai/deepseek-chat",
         provider="openai",
@@ -58,7 +60,9 @@ def test_openai_deployment_defaults() -> None:
 
 
 def test_anthropic_deployment_defaults() -> None:
-    profile = profile_from_kwargs({"model": "anthropic/claude-sonnet-4-5", "custom_llm_provider": "anthropic"})
+    profile = profile_from_kwargs(
+        {"model": "anthropic/claude-sonnet-4-5", "custom_llm_provider": "anthropic"}
+    )
     assert profile.provider == "anthropic"
     assert profile.speaks_anthropic
     assert profile.supports_reasoning is True
@@ -205,7 +209,9 @@ def test_is_anthropic_api(provider: str, api_base: str | None, expected: bool) -
 
 
 def test_non_anthropic_api_anthropic_endpoint_still_speaks_anthropic() -> None:
-    profile = profile_from_kwargs({"model": "anthropic/glm-4.6", "api_base": "https://api.z.ai/api/anthropic"})
+    profile = profile_from_kwargs(
+        {"model": "anthropic/glm-4.6", "api_base": "https://api.z.ai/api/anthropic"}
+    )
     assert profile.speaks_anthropic
     assert not on_anthropic_api(profile)
 

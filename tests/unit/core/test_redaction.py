@@ -153,7 +153,9 @@ def test_filter_on_a_handler_masks_what_is_emitted() -> None:
 # --- fingerprint and Secret --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("secret", [ANTHROPIC_API_KEY, ANTHROPIC_OAUTH, OPENAI_PROJECT_KEY, "x", "", "\ud800-lone-surrogate"])
+@pytest.mark.parametrize(
+    "secret", [ANTHROPIC_API_KEY, ANTHROPIC_OAUTH, OPENAI_PROJECT_KEY, "x", "", "\ud800-lone-surrogate"]
+)
 def test_fingerprint_is_short_stable_and_hides_the_secret(secret: str) -> None:
     label = fingerprint(secret)
     assert re.fullmatch(r"fp:[0-9a-f]{8}", label)
@@ -164,7 +166,10 @@ def test_fingerprint_is_short_stable_and_hides_the_secret(secret: str) -> None:
 
 
 def test_fingerprint_differs_between_secrets() -> None:
-    labels = {fingerprint(s) for s in (ANTHROPIC_API_KEY, ANTHROPIC_OAUTH, OPENAI_PROJECT_KEY, ANTHROPIC_API_KEY + "x")}
+    labels = {
+        fingerprint(s)
+        for s in (ANTHROPIC_API_KEY, ANTHROPIC_OAUTH, OPENAI_PROJECT_KEY, ANTHROPIC_API_KEY + "x")
+    }
     assert len(labels) == 4
 
 
@@ -175,7 +180,14 @@ def test_fingerprint_is_not_redacted_away() -> None:
 
 def test_secret_repr_and_str_hide_the_value() -> None:
     secret = Secret(ANTHROPIC_OAUTH)
-    for rendered in (repr(secret), str(secret), f"{secret}", f"{secret!r}", repr([secret]), repr({"k": secret})):
+    for rendered in (
+        repr(secret),
+        str(secret),
+        f"{secret}",
+        f"{secret!r}",
+        repr([secret]),
+        repr({"k": secret}),
+    ):
         assert ANTHROPIC_OAUTH not in rendered
         assert ANTHROPIC_OAUTH[:14] not in rendered
     assert repr(secret) == f"Secret({fingerprint(ANTHROPIC_OAUTH)})"

@@ -54,7 +54,9 @@ CONFIG = """\
 # --- parse_settings ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("section", [None, {}, {"model_aliases": None}, {"model_aliases": {}}, {"model_aliases": []}])
+@pytest.mark.parametrize(
+    "section", [None, {}, {"model_aliases": None}, {"model_aliases": {}}, {"model_aliases": []}]
+)
 def test_empty_section_gives_defaults(section: Any) -> None:
     settings = parse_settings(section)
     assert settings.model_aliases == ()
@@ -62,13 +64,24 @@ def test_empty_section_gives_defaults(section: Any) -> None:
 
 
 def test_aliases_mapping_keeps_declaration_order() -> None:
-    settings = parse_settings({"model_aliases": {"claude-*haiku*": "fast", "claude-*": "default", "gpt-*": "openai"}})
-    assert settings.model_aliases == (("claude-*haiku*", "fast"), ("claude-*", "default"), ("gpt-*", "openai"))
+    settings = parse_settings(
+        {"model_aliases": {"claude-*haiku*": "fast", "claude-*": "default", "gpt-*": "openai"}}
+    )
+    assert settings.model_aliases == (
+        ("claude-*haiku*", "fast"),
+        ("claude-*", "default"),
+        ("gpt-*", "openai"),
+    )
 
 
 def test_aliases_list_form() -> None:
     settings = parse_settings(
-        {"model_aliases": [{"pattern": "claude-*haiku*", "group": "fast"}, {"pattern": "claude-*", "group": "default"}]}
+        {
+            "model_aliases": [
+                {"pattern": "claude-*haiku*", "group": "fast"},
+                {"pattern": "claude-*", "group": "default"},
+            ]
+        }
     )
     assert settings.model_aliases == (("claude-*haiku*", "fast"), ("claude-*", "default"))
 
@@ -117,10 +130,16 @@ def test_settings_error_is_a_value_error() -> None:
 
 
 def test_raw_section_is_kept_and_copied() -> None:
-    section: dict[str, Any] = {"model_aliases": {"claude-*": "default"}, "credentials": {"mode": "passthrough"}}
+    section: dict[str, Any] = {
+        "model_aliases": {"claude-*": "default"},
+        "credentials": {"mode": "passthrough"},
+    }
     settings = parse_settings(section)
     section["later"] = True
-    assert dict(settings.raw) == {"model_aliases": {"claude-*": "default"}, "credentials": {"mode": "passthrough"}}
+    assert dict(settings.raw) == {
+        "model_aliases": {"claude-*": "default"},
+        "credentials": {"mode": "passthrough"},
+    }
 
 
 def test_section_lookup() -> None:
@@ -143,7 +162,10 @@ def test_settings_are_frozen() -> None:
 
 def test_config_path_explicit_variable_wins(tmp_path: Path, proxy_server: types.ModuleType) -> None:
     proxy_server.user_config_file_path = str(tmp_path / "proxy.yaml")  # type: ignore[attr-defined]
-    environ = {"LITELLM_PLUGINS_CONFIG": str(tmp_path / "plugins.yaml"), "CONFIG_FILE_PATH": str(tmp_path / "c.yaml")}
+    environ = {
+        "LITELLM_PLUGINS_CONFIG": str(tmp_path / "plugins.yaml"),
+        "CONFIG_FILE_PATH": str(tmp_path / "c.yaml"),
+    }
     assert config_path(environ) == tmp_path / "plugins.yaml"
 
 

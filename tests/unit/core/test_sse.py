@@ -36,7 +36,8 @@ def _stream(terminator: bytes) -> bytes:
     ]
     line_end = terminator[: len(terminator) // 2] if terminator in (b"\n\n", b"\r\n\r\n", b"\r\r") else b"\n"
     return b"".join(
-        b"event: " + e["type"].encode() + line_end + b"data: " + json.dumps(e).encode() + terminator for e in events
+        b"event: " + e["type"].encode() + line_end + b"data: " + json.dumps(e).encode() + terminator
+        for e in events
     )
 
 

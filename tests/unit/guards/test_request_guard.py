@@ -95,7 +95,14 @@ def _run(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": "POST", "path": MESSAGES, "headers": [], "root_path": "", **(scope_overrides or {})}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": MESSAGES,
+        "headers": [],
+        "root_path": "",
+        **(scope_overrides or {}),
+    }
     asyncio.run(RequestGuardMiddleware(app, **options)(scope, receive or default_receive, send))
     return sent
 
@@ -112,7 +119,10 @@ def test_a_refused_client_is_answered_before_its_body_is_read() -> None:
     assert sent[0]["status"] == 401
     assert (b"x-should-retry", b"false") in sent[0]["headers"]
     error = json.loads(sent[1]["body"])
-    assert error == {"type": "error", "error": {"type": "authentication_error", "message": "No proxy token: send it"}}
+    assert error == {
+        "type": "error",
+        "error": {"type": "authentication_error", "message": "No proxy token: send it"},
+    }
 
 
 def test_the_gate_covers_every_route_but_the_health_probes() -> None:
@@ -135,7 +145,9 @@ def test_the_gate_covers_every_route_but_the_health_probes() -> None:
 
 
 def test_a_websocket_the_auth_refuses_is_closed_before_the_handshake() -> None:
-    sent = _run(_never_called, {"type": "websocket", "path": "/v1/realtime"}, gate=lambda scope: (403, "admin only"))
+    sent = _run(
+        _never_called, {"type": "websocket", "path": "/v1/realtime"}, gate=lambda scope: (403, "admin only")
+    )
     assert sent == [{"type": "websocket.close", "code": 1008, "reason": "admin only"}]
 
 
@@ -200,17 +212,39 @@ def _deep(depth: int) -> dict[str, Any]:
         (MESSAGES, {**BODY, "metadata": _deep(900)}, "metadata: nested deeper"),
         (MESSAGES, {**BODY, "metadata": {"user_id": 5}}, "metadata.user_id"),
         (MESSAGES, {**BODY, "messages": []}, "messages: at least one"),
-        (MESSAGES, {**BODY, "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}, "messages.0.content.0.text"),
+        (
+            MESSAGES,
+            {**BODY, "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]},
+            "messages.0.content.0.text",
+        ),
         (MESSAGES, {**BODY, "system": [1, 2]}, "system.0"),
         (MESSAGES, {**BODY, "system": [{"text": "x"}]}, "system.0"),
-        ("/v1/messages/count_tokens", {"model": "m", "messages": [{"role": "user", "content": [{"type": "tool_result"}]}]}, "tool_use_id"),
-        ("/v1/messages/count_tokens", {"model": "m", "messages": [{"role": "user", "content": [{"type": "image"}]}]}, "source"),
-        ("/v1/messages/count_tokens", {"model": "m", "messages": [{"role": "user", "content": [{"type": "image", "source": "x"}]}]}, "source"),
+        (
+            "/v1/messages/count_tokens",
+            {"model": "m", "messages": [{"role": "user", "content": [{"type": "tool_result"}]}]},
+            "tool_use_id",
+        ),
+        (
+            "/v1/messages/count_tokens",
+            {"model": "m", "messages": [{"role": "user", "content": [{"type": "image"}]}]},
+            "source",
+        ),
+        (
+            "/v1/messages/count_tokens",
+            {"model": "m", "messages": [{"role": "user", "content": [{"type": "image", "source": "x"}]}]},
+            "source",
+        ),
         ("/v1/chat/completions", {"model": "m", "messages": []}, "messages: at least one"),
-        ("/v1/chat/completions", {"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}, "text"),
+        (
+            "/v1/chat/completions",
+            {"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]},
+            "text",
+        ),
     ],
 )
-def test_bad_input_litellm_fails_on_is_a_problem_naming_the_field(path: str, body: dict[str, Any], field: str) -> None:
+def test_bad_input_litellm_fails_on_is_a_problem_naming_the_field(
+    path: str, body: dict[str, Any], field: str
+) -> None:
     document, problem = parse_body(path, json.dumps(body).encode())
     assert document is None
     assert problem is not None and field in problem
@@ -219,8 +253,26 @@ def test_bad_input_litellm_fails_on_is_a_problem_naming_the_field(path: str, bod
 @pytest.mark.parametrize(
     "body",
     [
-        {**BODY, "metadata": {"user_id": "user_abc"}, "system": [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}]},
-        {**BODY, "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AA=="}}, {"type": "tool_result", "tool_use_id": "t1", "content": "ok"}]}]},
+        {
+            **BODY,
+            "metadata": {"user_id": "user_abc"},
+            "system": [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}],
+        },
+        {
+            **BODY,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "image",
+                            "source": {"type": "base64", "media_type": "image/png", "data": "AA=="},
+                        },
+                        {"type": "tool_result", "tool_use_id": "t1", "content": "ok"},
+                    ],
+                }
+            ],
+        },
         {**BODY, "tools": [{"name": "t", "input_schema": _deep(40)}]},
     ],
 )

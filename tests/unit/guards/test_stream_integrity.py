@@ -14,9 +14,15 @@ def event(name: str, data: dict) -> bytes:
 
 COMPLETE = [
     event("message_start", {"type": "message_start", "message": {"id": "m"}}),
-    event("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+    event(
+        "content_block_start",
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    ),
     event("ping", {"type": "ping"}),
-    event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}}),
+    event(
+        "content_block_delta",
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}},
+    ),
     event("content_block_stop", {"type": "content_block_stop", "index": 0}),
     event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}}),
     event("message_stop", {"type": "message_stop"}),
@@ -52,7 +58,11 @@ def test_an_empty_stream_is_an_error() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [b"data: {not json\n\n", b'{"id": "msg_broken", "type": "message", "content": [\n\n', b"event: x\ndata: [1, 2]\n\n"],
+    [
+        b"data: {not json\n\n",
+        b'{"id": "msg_broken", "type": "message", "content": [\n\n',
+        b"event: x\ndata: [1, 2]\n\n",
+    ],
 )
 def test_a_broken_frame_becomes_an_error_and_nothing_after_it_is_sent(bad: bytes) -> None:
     out = run([COMPLETE[0], bad, *COMPLETE[1:]])
@@ -62,7 +72,9 @@ def test_a_broken_frame_becomes_an_error_and_nothing_after_it_is_sent(bad: bytes
 
 
 def test_an_upstream_error_event_ends_the_stream_without_a_second_error() -> None:
-    upstream_error = event("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    upstream_error = event(
+        "error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    )
     out = run([COMPLETE[0], upstream_error])
     assert out == COMPLETE[0] + upstream_error
 
@@ -88,11 +100,21 @@ class ConnectError(Exception):
         ("Cannot connect to host 127.0.0.1:1 ssl:None [Connect call failed]", None, 502),
         ("wrapped", ConnectError("boom"), 502),
         ("Empty or invalid response from LLM endpoint", None, 502),
-        ('AnthropicError - {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}', None, 529),
-        ('AnthropicException - {"type":"error","error":{"type":"api_error","message":"Internal server error"}}', None, None),
+        (
+            'AnthropicError - {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+            None,
+            529,
+        ),
+        (
+            'AnthropicException - {"type":"error","error":{"type":"api_error","message":"Internal server error"}}',
+            None,
+            None,
+        ),
     ],
 )
-def test_litellms_catch_all_500_is_reread(message: str, cause: Exception | None, expected: int | None) -> None:
+def test_litellms_catch_all_500_is_reread(
+    message: str, cause: Exception | None, expected: int | None
+) -> None:
     error = Upstream500(message)
     error.__cause__ = cause
     assert client_status_for(error, 500) == expected
@@ -106,9 +128,15 @@ def test_other_statuses_are_kept(status: int | None) -> None:
 def test_an_empty_complete_answer_is_a_broken_upstream() -> None:
     empty = [
         COMPLETE[0],
-        event("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        event(
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
         event("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 0}}),
+        event(
+            "message_delta",
+            {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 0}},
+        ),
         event("message_stop", {"type": "message_stop"}),
     ]
     out = run(empty)

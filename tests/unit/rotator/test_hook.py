@@ -186,11 +186,15 @@ def rotator_mode(auth_metadata: Any, headers: dict[str, str] | None = None) -> s
 
     rotator = TokenRotator(settings=RotatorSettings(claude_tokens=(POOL_TOKEN,), mode="rotate"))
     data: dict[str, Any] = {"proxy_server_request": {"headers": headers or {}}, "litellm_metadata": {}}
-    out = asyncio.run(rotator.async_pre_call_hook(AuthResult(auth_metadata), None, data, "anthropic_messages"))
+    out = asyncio.run(
+        rotator.async_pre_call_hook(AuthResult(auth_metadata), None, data, "anthropic_messages")
+    )
     return str(out["litellm_metadata"][ROTATOR_STATE]["mode"])
 
 
-@pytest.mark.parametrize("auth_metadata", [None, {}, {"proxy_token_name": "x"}, {"may_use_claude_pool": "true"}])
+@pytest.mark.parametrize(
+    "auth_metadata", [None, {}, {"proxy_token_name": "x"}, {"may_use_claude_pool": "true"}]
+)
 def test_an_auth_result_without_the_pool_permission_may_not_use_the_pool(auth_metadata: Any) -> None:
     from litellm.proxy._types import ProxyException
 

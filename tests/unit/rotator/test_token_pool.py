@@ -16,6 +16,7 @@ def is_cooling(pool: TokenPool, fp: str) -> bool:
     """Whether `fp` is cooling, as the pool's status (what an operator sees) reports it."""
     return any(row["fingerprint"] == fp and not row["healthy"] for row in pool.status())
 
+
 TOKENS = tuple(f"sk-ant-oat01-{letter * 40}" for letter in "ABCDEFGH")
 START = 1_700_000_000.0
 

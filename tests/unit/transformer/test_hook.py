@@ -26,8 +26,18 @@ FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "claude_code_reques
 GROUPS = frozenset({"default", "fast", "reasoner"})
 ALIASES = {"claude-*haiku*": "fast", "claude-*": "default"}
 
-DEEPSEEK_INFO = {"id": "deepseek-1", "db_model": False, "max_output_tokens": 8192, "supports_reasoning": False}
-REASONER_INFO = {"id": "reasoner-1", "db_model": False, "max_output_tokens": 32768, "supports_reasoning": True}
+DEEPSEEK_INFO = {
+    "id": "deepseek-1",
+    "db_model": False,
+    "max_output_tokens": 8192,
+    "supports_reasoning": False,
+}
+REASONER_INFO = {
+    "id": "reasoner-1",
+    "db_model": False,
+    "max_output_tokens": 32768,
+    "supports_reasoning": True,
+}
 GEMINI_INFO = {"id": "gemini-1", "db_model": False, "max_output_tokens": 8192, "tool_schema": "gemini"}
 
 
@@ -81,7 +91,9 @@ def openai_kwargs(
     }
 
 
-def deployment_hook(hook: RequestTransformer, kwargs: dict[str, Any], call_type: Any) -> dict[str, Any] | None:
+def deployment_hook(
+    hook: RequestTransformer, kwargs: dict[str, Any], call_type: Any
+) -> dict[str, Any] | None:
     return asyncio.run(hook.async_pre_call_deployment_hook(kwargs, call_type))
 
 
@@ -96,7 +108,10 @@ def without_record(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def openai_tools() -> list[dict[str, Any]]:
     return [
-        {"type": "function", "function": {"name": t["name"], "description": t["description"], "parameters": t["input_schema"]}}
+        {
+            "type": "function",
+            "function": {"name": t["name"], "description": t["description"], "parameters": t["input_schema"]},
+        }
         for t in claude_code_body()["tools"]
     ]
 
@@ -108,7 +123,9 @@ def openai_tools() -> list[dict[str, Any]]:
     ("kwargs", "call_type"),
     [
         (
-            anthropic_kwargs({"max_tokens": 4096, "messages": [{"role": "user", "content": "hi"}], "stream": True}),
+            anthropic_kwargs(
+                {"max_tokens": 4096, "messages": [{"role": "user", "content": "hi"}], "stream": True}
+            ),
             CallTypes.anthropic_messages,
         ),
         # A native Anthropic deployment gets Claude Code's request exactly as sent.
@@ -122,13 +139,27 @@ def openai_tools() -> list[dict[str, Any]]:
             CallTypes.anthropic_messages,
         ),
         (openai_kwargs([{"role": "user", "content": "hi"}], max_tokens=1024), CallTypes.acompletion),
-        (openai_kwargs([{"role": "user", "content": "hi"}], model_info=REASONER_INFO, reasoning_effort="high"), CallTypes.acompletion),
+        (
+            openai_kwargs(
+                [{"role": "user", "content": "hi"}], model_info=REASONER_INFO, reasoning_effort="high"
+            ),
+            CallTypes.acompletion,
+        ),
         (openai_kwargs([{"role": "user", "content": "hi"}], max_tokens=64000), CallTypes.embedding),
         (openai_kwargs([{"role": "user", "content": "hi"}], max_tokens=64000), None),
     ],
-    ids=["small-anthropic", "native-anthropic", "small-openai", "reasoning-openai", "embedding", "no-call-type"],
+    ids=[
+        "small-anthropic",
+        "native-anthropic",
+        "small-openai",
+        "reasoning-openai",
+        "embedding",
+        "no-call-type",
+    ],
 )
-def test_hook_returns_none_and_leaves_kwargs_alone_when_nothing_changes(kwargs: dict[str, Any], call_type: Any) -> None:
+def test_hook_returns_none_and_leaves_kwargs_alone_when_nothing_changes(
+    kwargs: dict[str, Any], call_type: Any
+) -> None:
     before = copy.deepcopy(kwargs)
     assert deployment_hook(transformer(), kwargs, call_type) is None
     assert kwargs == before
@@ -257,11 +288,19 @@ def test_changes_are_logged(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="litellm_plugins.transformer.hook"):
         deployment_hook(transformer(), anthropic_kwargs(), CallTypes.anthropic_messages)
     messages = [r.getMessage() for r in caplog.records if r.name == "litellm_plugins.transformer.hook"]
-    assert any(m.startswith("transformer: deployment openai/deepseek-chat: max_tokens 64000->8192") for m in messages)
+    assert any(
+        m.startswith("transformer: deployment openai/deepseek-chat: max_tokens 64000->8192") for m in messages
+    )
 
 
 def test_output_config_effort_alone_is_not_lost() -> None:
-    kwargs = anthropic_kwargs({"max_tokens": 1024, "messages": [{"role": "user", "content": "hi"}], "output_config": {"effort": "low"}})
+    kwargs = anthropic_kwargs(
+        {
+            "max_tokens": 1024,
+            "messages": [{"role": "user", "content": "hi"}],
+            "output_config": {"effort": "low"},
+        }
+    )
     before = copy.deepcopy(kwargs)
     out = deployment_hook(transformer(), kwargs, CallTypes.anthropic_messages)
     assert out is not None
@@ -286,7 +325,12 @@ def test_record_goes_nowhere_without_a_metadata_dict() -> None:
 def test_openai_request_reasoning_and_history_cleaned() -> None:
     messages = [
         {"role": "user", "content": "list files"},
-        {"role": "assistant", "content": "ok", "reasoning_content": "thinking...", "thinking_blocks": [{"type": "thinking"}]},
+        {
+            "role": "assistant",
+            "content": "ok",
+            "reasoning_content": "thinking...",
+            "thinking_blocks": [{"type": "thinking"}],
+        },
         {"role": "user", "content": "thanks"},
     ]
     kwargs = openai_kwargs(messages, max_tokens=64000, reasoning_effort="high", stream=True)
@@ -321,11 +365,15 @@ def test_openai_tools_cleaned_for_gemini_deployment() -> None:
     for tool in out["tools"]:
         walk(tool["function"]["parameters"])
     assert without_record(kwargs) == before
-    assert out["metadata"][METADATA_KEY][0]["changes"][0].startswith("tool schemas cleaned for gemini: removed ")
+    assert out["metadata"][METADATA_KEY][0]["changes"][0].startswith(
+        "tool schemas cleaned for gemini: removed "
+    )
 
 
 def test_openai_disabled_thinking_is_not_silently_dropped() -> None:
-    kwargs = openai_kwargs([{"role": "user", "content": "hi"}], model_info=REASONER_INFO, thinking={"type": "disabled"})
+    kwargs = openai_kwargs(
+        [{"role": "user", "content": "hi"}], model_info=REASONER_INFO, thinking={"type": "disabled"}
+    )
     before = copy.deepcopy(kwargs)
     out = deployment_hook(transformer(), kwargs, CallTypes.acompletion)
     assert out is not None
@@ -385,7 +433,9 @@ def test_pre_call_hook_maps_the_recorded_claude_code_model() -> None:
     assert data["metadata"] == body["metadata"]
 
 
-def test_settings_come_from_startup_not_from_the_first_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_come_from_startup_not_from_the_first_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "config.yaml"
     config.write_text('litellm_plugins:\n  model_aliases:\n    "claude-*": reasoner\n', encoding="utf-8")
     monkeypatch.setenv("LITELLM_PLUGINS_CONFIG", str(config))

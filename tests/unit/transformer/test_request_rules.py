@@ -56,7 +56,9 @@ ANTHROPIC = profile(
 )
 
 
-def transform_pure(transform: Any, request: dict[str, Any], target: DeploymentProfile) -> tuple[dict[str, Any], list[str]]:
+def transform_pure(
+    transform: Any, request: dict[str, Any], target: DeploymentProfile
+) -> tuple[dict[str, Any], list[str]]:
     """Run a transform and check it left its input exactly as it was."""
     before = copy.deepcopy(request)
     out, changes = transform(request, target)
@@ -253,7 +255,9 @@ def test_anthropic_target_clamps_thinking_budget_below_max_tokens() -> None:
 
 def test_anthropic_target_budget_equal_to_max_tokens_without_limit() -> None:
     request = {"max_tokens": 32000, "thinking": {"type": "enabled", "budget_tokens": 32000}}
-    out, changes = anthropic(request, profile(provider="anthropic", max_output_tokens=None, tool_schema="none"))
+    out, changes = anthropic(
+        request, profile(provider="anthropic", max_output_tokens=None, tool_schema="none")
+    )
     assert out["thinking"]["budget_tokens"] == 31999
     assert out["max_tokens"] == 32000
     assert len(changes) == 1
@@ -262,7 +266,9 @@ def test_anthropic_target_budget_equal_to_max_tokens_without_limit() -> None:
 @pytest.mark.parametrize(("limit", "kept"), [(MIN_THINKING_BUDGET, False), (MIN_THINKING_BUDGET + 1, True)])
 def test_anthropic_target_thinking_removed_when_budget_would_go_under_minimum(limit: int, kept: bool) -> None:
     request = {"max_tokens": 32000, "thinking": {"type": "enabled", "budget_tokens": 31999}}
-    out, changes = anthropic(request, profile(provider="anthropic", max_output_tokens=limit, tool_schema="none"))
+    out, changes = anthropic(
+        request, profile(provider="anthropic", max_output_tokens=limit, tool_schema="none")
+    )
     assert out["max_tokens"] == limit
     if kept:
         assert out["thinking"]["budget_tokens"] == MIN_THINKING_BUDGET
@@ -281,13 +287,18 @@ def test_anthropic_target_budget_already_below_max_tokens_is_untouched() -> None
 def test_anthropic_target_keeps_thinking_blocks_in_history() -> None:
     body = claude_code_body()
     body["messages"] = HISTORY
-    out, _ = anthropic(body, profile(provider="anthropic", max_output_tokens=None, reasoning_input="drop", tool_schema="none"))
+    out, _ = anthropic(
+        body,
+        profile(provider="anthropic", max_output_tokens=None, reasoning_input="drop", tool_schema="none"),
+    )
     assert out["messages"] == HISTORY
 
 
 def test_anthropic_target_with_gemini_tool_schema_cleans_input_schemas() -> None:
     body = claude_code_body()
-    out, changes = anthropic(body, profile(provider="anthropic", max_output_tokens=None, tool_schema="gemini"))
+    out, changes = anthropic(
+        body, profile(provider="anthropic", max_output_tokens=None, tool_schema="gemini")
+    )
     assert [tool["name"] for tool in out["tools"]] == [tool["name"] for tool in body["tools"]]
     for tool in out["tools"]:
         assert "$schema" not in tool["input_schema"]
@@ -298,7 +309,9 @@ def test_anthropic_target_with_gemini_tool_schema_cleans_input_schemas() -> None
 
 def test_anthropic_target_tool_schema_normalization_without_removal_is_recorded() -> None:
     request = {"tools": [{"name": "t", "input_schema": {"properties": {"a": {"type": "string"}}}}]}
-    out, changes = anthropic(request, profile(provider="anthropic", max_output_tokens=None, tool_schema="openai"))
+    out, changes = anthropic(
+        request, profile(provider="anthropic", max_output_tokens=None, tool_schema="openai")
+    )
     assert out["tools"][0]["input_schema"]["type"] == "object"
     assert changes == ["tool schemas normalized for openai"]
 
@@ -386,7 +399,11 @@ def test_openai_request_thinking_becomes_reasoning_effort() -> None:
 
 
 def test_openai_request_explicit_reasoning_effort_wins_over_thinking() -> None:
-    request = {"messages": [], "reasoning_effort": "low", "thinking": {"type": "enabled", "budget_tokens": 31999}}
+    request = {
+        "messages": [],
+        "reasoning_effort": "low",
+        "thinking": {"type": "enabled", "budget_tokens": 31999},
+    }
     out, changes = openai(request, REASONER)
     assert out["reasoning_effort"] == "low"
     assert "thinking" not in out
@@ -456,7 +473,10 @@ def test_drop_reasoning_from_openai_messages_non_list() -> None:
 
 def openai_tools_from_claude_code() -> list[dict[str, Any]]:
     return [
-        {"type": "function", "function": {"name": t["name"], "description": t["description"], "parameters": t["input_schema"]}}
+        {
+            "type": "function",
+            "function": {"name": t["name"], "description": t["description"], "parameters": t["input_schema"]},
+        }
         for t in claude_code_body()["tools"]
     ]
 
@@ -506,9 +526,17 @@ def test_openai_request_tool_without_parameters_or_malformed_is_kept() -> None:
 
 
 def test_openai_request_tool_schema_normalization_without_removal_is_recorded() -> None:
-    tools = [{"type": "function", "function": {"name": "t", "parameters": {"properties": {"a": {"type": "string"}}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": "t", "parameters": {"properties": {"a": {"type": "string"}}}},
+        }
+    ]
     out, changes = openai({"messages": [], "tools": tools}, DEEPSEEK)
-    assert out["tools"][0]["function"]["parameters"] == {"type": "object", "properties": {"a": {"type": "string"}}}
+    assert out["tools"][0]["function"]["parameters"] == {
+        "type": "object",
+        "properties": {"a": {"type": "string"}},
+    }
     assert changes == ["tool schemas normalized for openai"]
 
 

@@ -142,7 +142,11 @@ def test_property_named_like_a_schema_keyword_is_kept() -> None:
     assert "title" in cleaned["properties"]
     schema = {
         "type": "object",
-        "properties": {"format": {"type": "string"}, "const": {"type": "integer"}, "$schema": {"type": "string"}},
+        "properties": {
+            "format": {"type": "string"},
+            "const": {"type": "integer"},
+            "$schema": {"type": "string"},
+        },
         "required": ["format", "const"],
     }
     for profile in ("gemini", "openai"):
@@ -206,7 +210,10 @@ def test_extra_drop_keys_are_removed_recursively(profile: str) -> None:
 
 
 ALTERNATIVES = [
-    {"properties": {"path": {"type": "string"}, "recursive": {"type": "boolean"}}, "required": ["path", "recursive"]},
+    {
+        "properties": {"path": {"type": "string"}, "recursive": {"type": "boolean"}},
+        "required": ["path", "recursive"],
+    },
     {"properties": {"path": {"type": "integer"}, "glob": {"type": "string"}}, "required": ["path", "glob"]},
 ]
 
@@ -214,7 +221,10 @@ ALTERNATIVES = [
 @pytest.mark.parametrize("combinator", ["oneOf", "anyOf"])
 @pytest.mark.parametrize("profile", ["openai", "gemini"])
 def test_one_of_any_of_flatten_with_required_intersection(combinator: str, profile: str) -> None:
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", combinator: copy.deepcopy(ALTERNATIVES)}
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        combinator: copy.deepcopy(ALTERNATIVES),
+    }
     cleaned, dropped = clean_schema(schema, profile)
     assert cleaned["type"] == "object"
     assert combinator not in cleaned
@@ -239,7 +249,10 @@ def test_flattening_keeps_base_properties_and_required() -> None:
         "type": "object",
         "properties": {"path": {"type": "string", "description": "base"}, "mode": {"type": "string"}},
         "required": ["mode"],
-        "oneOf": [{"properties": {"path": {"type": "integer"}, "x": {"type": "string"}}, "required": ["x"]}, {"required": []}],
+        "oneOf": [
+            {"properties": {"path": {"type": "integer"}, "x": {"type": "string"}}, "required": ["x"]},
+            {"required": []},
+        ],
     }
     cleaned, _ = clean_schema(schema, "openai")
     assert cleaned["properties"]["path"] == {"type": "string", "description": "base"}
@@ -248,7 +261,9 @@ def test_flattening_keeps_base_properties_and_required() -> None:
 
 
 def test_flattening_without_any_required_leaves_no_required_key() -> None:
-    cleaned, _ = clean_schema({"anyOf": [{"properties": {"a": {"type": "string"}}}, "not-a-schema"]}, "openai")
+    cleaned, _ = clean_schema(
+        {"anyOf": [{"properties": {"a": {"type": "string"}}}, "not-a-schema"]}, "openai"
+    )
     assert cleaned == {"type": "object", "properties": {"a": {"type": "string"}}}
 
 
@@ -282,7 +297,10 @@ def gemini_property(sub: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
         ({"type": "integer", "format": "int64"}, {"type": "integer", "format": "int64"}),
         ({"type": "string", "format": "email"}, {"type": "string"}),
         ({"type": "string", "format": ["uri"]}, {"type": "string"}),
-        ({"type": "array", "items": {"type": "string", "minLength": 1}}, {"type": "array", "items": {"type": "string", "minLength": 1}}),
+        (
+            {"type": "array", "items": {"type": "string", "minLength": 1}},
+            {"type": "array", "items": {"type": "string", "minLength": 1}},
+        ),
         ({"type": "array", "items": [{"type": "string"}]}, {"type": "array", "items": {}}),
     ],
 )
@@ -304,7 +322,9 @@ def test_gemini_one_of_becomes_any_of() -> None:
     assert "anyOf" not in dropped
 
 
-@pytest.mark.parametrize("keyword", ["additionalProperties", "propertyNames", "$id", "$comment", "not", "if", "examples"])
+@pytest.mark.parametrize(
+    "keyword", ["additionalProperties", "propertyNames", "$id", "$comment", "not", "if", "examples"]
+)
 def test_gemini_drops_unsupported_keywords(keyword: str) -> None:
     cleaned, dropped = gemini_property({"type": "object", keyword: {"type": "string"}})
     assert cleaned == {"type": "object"}
@@ -322,7 +342,9 @@ def test_gemini_resolves_local_refs(prefix: str) -> None:
     schema = {
         "type": "object",
         "properties": {"where": {"$ref": f"#/{prefix}/Place", "description": "override"}},
-        prefix: {"Place": {"type": "object", "description": "a place", "properties": {"lat": {"type": "number"}}}},
+        prefix: {
+            "Place": {"type": "object", "description": "a place", "properties": {"lat": {"type": "number"}}}
+        },
     }
     cleaned, dropped = clean_schema(schema, "gemini")
     assert cleaned["properties"]["where"] == {
