@@ -213,7 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cpu_ms = 1000 * float(answer.get("proxy_cpu_seconds", 0.0) or 0.0) / count if count else float("nan")
     sys.stdout.write(
         f"{args.target}{' (native)' if args.native else ''}, {'streaming' if stream else 'non-streaming'}, "
-        f"{args.chunks} chunks, concurrency {args.concurrency}: {count} requests, {cpu_ms:.1f} ms proxy CPU per request\n"
+        f"{args.chunks} chunks, concurrency {args.concurrency}: {count} requests, {cpu_ms:.1f} ms proxy CPU "
+        "per request\n"
     )
     print_tables(folded, args.top, cpu_ms)
     (workdir / "answer.json").write_text(

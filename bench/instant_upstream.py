@@ -160,7 +160,10 @@ def _response(status: str, body: bytes, content_type: bytes = b"application/json
     )
 
 
-STREAM_HEAD: Final = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n"
+STREAM_HEAD: Final = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+    b"transfer-encoding: chunked\r\n\r\n"
+)
 NOT_FOUND: Final = _response(
     "404 Not Found", b'{"error":{"message":"not found","type":"invalid_request_error","code":"unknown_url"}}'
 )

@@ -10,7 +10,8 @@ target, one concurrency, streaming or not):
 `concurrency` workers share one keep-alive connection pool and send the same request back to
 back. With `"targets": [{...}, {...}]` (each entry overriding the command's keys) several
 targets are loaded in the same window, each with its own pool, workers and CPU accounting, and
-the answer is `{"results": [...]}` (`bench/settings_sweep.py` compares variants that way). After `warmup` requests (not measured) the proxy's CPU time is read from
+the answer is `{"results": [...]}` (`bench/settings_sweep.py` compares variants that way). After
+`warmup` requests (not measured) the proxy's CPU time is read from
 `/proc/<pid>/stat` (utime + stime of the process and all its descendants, so `--num_workers`
 and Node's helpers count), then the workers run until `duration` has passed; the CPU time is
 read again once every request that started has finished, so the window holds exactly the

@@ -247,7 +247,10 @@ def _fmt(value: float, digits: int = 1) -> str:
 
 def summary_table(summaries: Sequence[CellSummary]) -> str:
     width = max([12, *(len(s.target) + 2 for s in summaries)])
-    header = f"{'cell':<16}{'target':<{width}}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'TTFB ms':>9}{'CPU ms/req':>11}{'req/CPU-s':>10}{'peak RSS':>10}{'errors':>7}"
+    header = (
+        f"{'cell':<16}{'target':<{width}}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'TTFB ms':>9}"
+        f"{'CPU ms/req':>11}{'req/CPU-s':>10}{'peak RSS':>10}{'errors':>7}"
+    )
     lines = [header, "-" * len(header)]
     previous: Cell | None = None
     for summary in summaries:
@@ -256,19 +259,25 @@ def summary_table(summaries: Sequence[CellSummary]) -> str:
         previous = summary.cell
         lines.append(
             f"{cell_name(summary.cell):<16}{summary.target:<{width}}{_fmt(summary.rps):>8}{_fmt(summary.p50_ms):>9}"
-            f"{_fmt(summary.p99_ms):>9}{_fmt(summary.ttfb_p50_ms):>9}{_fmt(summary.cpu_ms_per_request, 2):>11}"
-            f"{_fmt(summary.requests_per_cpu_second):>10}{_fmt(summary.peak_rss_mb, 0) + ' MB':>10}{summary.errors:>7}"
+            f"{_fmt(summary.p99_ms):>9}{_fmt(summary.ttfb_p50_ms):>9}"
+            f"{_fmt(summary.cpu_ms_per_request, 2):>11}"
+            f"{_fmt(summary.requests_per_cpu_second):>10}{_fmt(summary.peak_rss_mb, 0) + ' MB':>10}"
+            f"{summary.errors:>7}"
         )
     return "\n".join(lines)
 
 
 def ratio_table(ratios: Sequence[PairRatio]) -> str:
     width = max([22, *(len(r.numerator) + len(r.denominator) + 3 for r in ratios)])
-    header = f"{'pair':<{width}}{'cell':<16}{'CPU/req':>9}{'per core':>10}{'req/s':>8}{'p50':>8}{'p50 +ms':>9}{'TTFB +ms':>10}{'rounds':>8}"
+    header = (
+        f"{'pair':<{width}}{'cell':<16}{'CPU/req':>9}{'per core':>10}{'req/s':>8}{'p50':>8}{'p50 +ms':>9}"
+        f"{'TTFB +ms':>10}{'rounds':>8}"
+    )
     lines = [header, "-" * len(header)]
     for ratio in ratios:
         lines.append(
-            f"{ratio.numerator + '/' + ratio.denominator:<{width}}{cell_name(ratio.cell):<16}{_fmt(ratio.cpu, 3):>9}"
+            f"{ratio.numerator + '/' + ratio.denominator:<{width}}{cell_name(ratio.cell):<16}"
+            f"{_fmt(ratio.cpu, 3):>9}"
             f"{_fmt(ratio.per_core, 2) + 'x':>10}{_fmt(ratio.rps, 2) + 'x':>8}{_fmt(ratio.p50, 2):>8}"
             f"{_fmt(ratio.p50_delta_ms, 2):>9}{_fmt(ratio.ttfb_delta_ms, 2):>10}{ratio.rounds:>8}"
         )
@@ -314,7 +323,8 @@ def verdicts(ratios: Sequence[PairRatio], window: Sequence[PairRatio] = ()) -> l
                 "; ".join(f"{label} {cell_name(r.cell)}: CPU {r.cpu - 1:+.1%}" for r in rows),
                 None,
                 [
-                    f"one after the other {cell_name(r.cell)}: CPU {r.cpu - 1:+.1%}, p50 {r.p50_delta_ms:+.2f} ms"
+                    f"one after the other {cell_name(r.cell)}: CPU {r.cpu - 1:+.1%}, p50 "
+                    f"{r.p50_delta_ms:+.2f} ms"
                     for r in find(pair)
                 ],
             )

@@ -284,8 +284,9 @@ def print_report(outcome: dict[str, Any]) -> None:
     info = outcome["machine"]
     out = sys.stdout
     out.write(
-        f"\n{info['date']}: {info['cpus']} cores ({info['cpu_model'] or 'unknown CPU'}), Python {info['python']}, "
-        f"LiteLLM {info['litellm']}, {info['router']}; load average {info['load_average_at_start']} -> {info['load_average_at_end']}\n"
+        f"\n{info['date']}: {info['cpus']} cores ({info['cpu_model'] or 'unknown CPU'}), Python "
+        f"{info['python']}, LiteLLM {info['litellm']}, {info['router']}; load average "
+        f"{info['load_average_at_start']} -> {info['load_average_at_end']}\n"
     )
     settings = outcome["settings"]
     out.write(

@@ -171,7 +171,8 @@ VARIANTS: Final = (
     ),
     Variant(
         "anthropic-native",
-        "deployment as anthropic/ on the upstream's /v1/messages (no translation; GLM, Kimi, Anthropic recipes)",
+        "deployment as anthropic/ on the upstream's /v1/messages (no translation; GLM, Kimi, Anthropic "
+        "recipes)",
         _anthropic_native,
     ),
     Variant(
@@ -356,13 +357,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "vs_baseline": ratio.as_json() if ratio else None,
                 }
             )
-    header = f"{'variant':<27}{'cell':<16}{'CPU ms/req':>11}{'req/s':>8}{'p50 ms':>9}{'CPU vs base':>12}{'req/s vs base':>14}"
+    header = (
+        f"{'variant':<27}{'cell':<16}{'CPU ms/req':>11}{'req/s':>8}{'p50 ms':>9}{'CPU vs base':>12}"
+        f"{'req/s vs base':>14}"
+    )
     lines = [header, "-" * len(header)]
     for row in rows:
         versus = row["vs_baseline"] or {}
         lines.append(
-            f"{row['variant']:<27}{row['cell']:<16}{row['cpu_ms_per_request'] or float('nan'):>11.2f}{row['requests_per_second'] or float('nan'):>8.1f}"
-            f"{row['p50_ms'] or float('nan'):>9.1f}{versus.get('cpu_per_request') or float('nan'):>12.3f}{versus.get('requests_per_second') or float('nan'):>14.3f}"
+            f"{row['variant']:<27}{row['cell']:<16}{row['cpu_ms_per_request'] or float('nan'):>11.2f}"
+            f"{row['requests_per_second'] or float('nan'):>8.1f}"
+            f"{row['p50_ms'] or float('nan'):>9.1f}{versus.get('cpu_per_request') or float('nan'):>12.3f}"
+            f"{versus.get('requests_per_second') or float('nan'):>14.3f}"
         )
     print("\n".join(lines))
     print("\n" + "\n".join(f"{v.name:<27}{v.what}" for v in chosen))

@@ -321,7 +321,10 @@ def install_router(version: str = ROUTER_VERSION) -> tuple[Path | None, str]:
     if result.returncode != 0 or not entry.exists():
         return (
             None,
-            f"npm install {ROUTER_PACKAGE}@{version} failed: {(result.stderr or result.stdout).strip()[-400:]}",
+            (
+                f"npm install {ROUTER_PACKAGE}@{version} failed: "
+                f"{(result.stderr or result.stdout).strip()[-400:]}"
+            ),
         )
     return entry, ""
 
@@ -379,7 +382,8 @@ def start_router(entry: Path, upstream_chat_url: str, workdir: Path, timeout: fl
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
-                f"claude-code-router exited with {process.returncode}: {log_path.read_text(errors='replace')[-600:]}"
+                f"claude-code-router exited with {process.returncode}: "
+                f"{log_path.read_text(errors='replace')[-600:]}"
             )
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as response:

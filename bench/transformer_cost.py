@@ -206,7 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = run(sorted(min(25, max(1, t)) for t in args.tools), args.iterations, args.repeats)
     sys.stdout.write(format_table(rows) + "\n")
     sys.stdout.write(
-        f"({args.iterations:,} calls x {args.repeats} per cell, best kept; {time.perf_counter() - started:.1f}s)\n"
+        f"({args.iterations:,} calls x {args.repeats} per cell, best kept; "
+        f"{time.perf_counter() - started:.1f}s)\n"
     )
     return 0
 

@@ -209,8 +209,8 @@ def openai_equivalent(request: dict[str, Any]) -> dict[str, Any]:
 def describe(request: dict[str, Any] | None = None) -> str:
     sample = request or claude_code_request()
     return (
-        f"{sum(len(b['text']) for b in sample['system']):,}-character system prompt, {len(sample['tools'])} tools, "
-        f"{len(sample['messages'])} messages, {len(json.dumps(sample)):,} bytes of JSON"
+        f"{sum(len(b['text']) for b in sample['system']):,}-character system prompt, {len(sample['tools'])} "
+        f"tools, {len(sample['messages'])} messages, {len(json.dumps(sample)):,} bytes of JSON"
     )
 
 

@@ -11,9 +11,9 @@ per proxy process (a marker on LiteLLM's `proxy_server` module). In order:
    plugin validated and configured: the request transformer (`model_aliases`), the static-token
    auth (`PROXY_STATIC_TOKEN`, ...), the token rotator (`CLAUDE_OAUTH_TOKENS`, `pools`,
    `anthropic_api_bases`, `REDIS_URL`), the upstream guard (`third_party_anthropic_betas`), the
-   thinking stripper (`thinking`) and the garbage-collection settings (`garbage_collection`). A bad value raises
-   :class:`~litellm_plugins.core.settings.SettingsError`, which stops the proxy with a message
-   that says how to fix it, instead of failing a user's first request;
+   thinking stripper (`thinking`) and the garbage-collection settings (`garbage_collection`). A bad
+   value raises :class:`~litellm_plugins.core.settings.SettingsError`, which stops the proxy with a
+   message that says how to fix it, instead of failing a user's first request;
 4. the ASGI layers on the proxy app. Each wraps the stack built so far, so the last installed sees
    a request first: the request guard (which asks the auth decision before it reads a body),
    then the pool status route, the internals filter, the protocol errors layer (and the

@@ -178,7 +178,8 @@ def load_auth_settings(environ: Mapping[str, str] | None = None) -> AuthSettings
                 )
             if other.secret == secret:
                 raise SettingsError(
-                    f"{variable}: clients {other.name!r} and {name!r} share one token; give each client its own token"
+                    f"{variable}: clients {other.name!r} and {name!r} share one token; give each client its "
+                    "own token"
                 )
         tokens.append(ProxyToken(name=name, secret=secret, may_use_pool=may_use_pool))
     return AuthSettings(

@@ -107,8 +107,9 @@ def serve(args: argparse.Namespace) -> int:
     busy = port_in_use(args.host, args.port)
     if busy:
         print(
-            f"litellm-plugins serve: port {args.port} on {args.host} is already in use ({busy}): stop what holds it, "
-            f"or pick another port with --port {args.port + 1} (or PROXY_PORT={args.port + 1} in the environment)",
+            f"litellm-plugins serve: port {args.port} on {args.host} is already in use ({busy}): stop what "
+            f"holds it, or pick another port with --port {args.port + 1} (or PROXY_PORT={args.port + 1} in "
+            "the environment)",
             file=sys.stderr,
         )
         return 1
@@ -138,7 +139,10 @@ def serve(args: argparse.Namespace) -> int:
 
 def format_pool_status(report: dict, now: float) -> str:
     lines = [
-        f"mode {report.get('mode')}, strategy {report.get('strategy')}, shared state {report.get('shared_state')}",
+        (
+            f"mode {report.get('mode')}, strategy {report.get('strategy')}, shared state "
+            f"{report.get('shared_state')}"
+        ),
         f"{'pool':<14} {'token':<12} {'state':<22} {'requests':>8} {'ok':>6} {'429s':>6}",
     ]
     for row in report.get("tokens") or []:
@@ -228,9 +232,9 @@ def check(args: argparse.Namespace) -> int:
 
 
 NO_TOKEN: Final = (
-    "litellm-plugins claude-settings: no proxy token: PROXY_STATIC_TOKEN and PROXY_STATIC_TOKENS are not set in the "
-    "environment or in {env_file}{missing}. Run this in the folder where you ran `litellm-plugins serve` (it "
-    "generates the token in .env), or pass --env-file /path/to/that/.env"
+    "litellm-plugins claude-settings: no proxy token: PROXY_STATIC_TOKEN and PROXY_STATIC_TOKENS are not "
+    "set in the environment or in {env_file}{missing}. Run this in the folder where you ran "
+    "`litellm-plugins serve` (it generates the token in .env), or pass --env-file /path/to/that/.env"
 )
 
 
@@ -372,7 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument(
         "--no-create",
         action="store_true",
-        help="never create .env or config.yaml; fail when config.yaml or LITELLM_MASTER_KEY is missing (Docker)",
+        help=(
+            "never create .env or config.yaml; fail when config.yaml or LITELLM_MASTER_KEY is missing "
+            "(Docker)"
+        ),
     )
     serve_parser.add_argument(
         "--effective-config",
@@ -395,8 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.set_defaults(handler=check)
     settings_parser = command(
         "claude-settings",
-        "print (or write) Claude Code's settings.json env block: your own Claude login by default, the pool when "
-        "CLAUDE_OAUTH_TOKENS is set and the client may use it, a provider group with --model <group>",
+        "print (or write) Claude Code's settings.json env block: your own Claude login by default, the pool "
+        "when CLAUDE_OAUTH_TOKENS is set and the client may use it, a provider group with --model <group>",
     )
     url(settings_parser)
     env_file(settings_parser)
@@ -405,7 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     settings_parser.add_argument(
         "--model",
-        help="ANTHROPIC_MODEL: a model group or Claude model id; a non-Claude group also sets the haiku/sonnet/opus defaults",
+        help=(
+            "ANTHROPIC_MODEL: a model group or Claude model id; a non-Claude group also sets the "
+            "haiku/sonnet/opus defaults"
+        ),
     )
     settings_parser.add_argument("--haiku-model", help="ANTHROPIC_DEFAULT_HAIKU_MODEL")
     settings_parser.add_argument("--sonnet-model", help="ANTHROPIC_DEFAULT_SONNET_MODEL")
@@ -415,7 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     settings_parser.add_argument(
         "--write",
-        help="a settings.json path or a folder (~ is ~/.claude/settings.json); merged, the old file kept as .bak",
+        help=(
+            "a settings.json path or a folder (~ is ~/.claude/settings.json); merged, the old file kept as "
+            ".bak"
+        ),
     )
     settings_parser.set_defaults(handler=claude_settings)
     return parser

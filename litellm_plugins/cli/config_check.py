@@ -87,8 +87,8 @@ def check_env_references(config: Mapping[str, Any], environ: Mapping[str, str]) 
                     "off",
                     f"model_list[{index}] ({deployment.get('model_name')})",
                     f"{', '.join(missing)} not set: `litellm-plugins serve` leaves this deployment off; add "
-                    f"{'it' if len(missing) == 1 else 'them'} to .env to turn it on (with plain `litellm --config` "
-                    "its requests would fail)",
+                    f"{'it' if len(missing) == 1 else 'them'} to .env to turn it on (with plain "
+                    "`litellm --config` its requests would fail)",
                 )
             )
     for section in ("general_settings", "litellm_settings", "router_settings"):
@@ -164,7 +164,8 @@ def check_fallbacks(config: Mapping[str, Any]) -> list[Problem]:
                 where = f"router_settings.{key} ({source})"
                 if source not in groups:
                     hint = (
-                        " (fallbacks match exact group names; map Claude ids with litellm_plugins.model_aliases)"
+                        " (fallbacks match exact group names; map Claude ids with "
+                        "litellm_plugins.model_aliases)"
                         if "*" in str(source)
                         else ""
                     )
@@ -189,7 +190,8 @@ def check_aliases(config: Mapping[str, Any]) -> list[Problem]:
             Problem(
                 "error",
                 f"litellm_plugins.model_aliases[{pattern!r}]",
-                "matches none of the model ids Claude Code sends (for example claude-sonnet-4-5, claude-haiku-4-5-20251001)",
+                "matches none of the model ids Claude Code sends (for example claude-sonnet-4-5, "
+                "claude-haiku-4-5-20251001)",
             )
         )
     for pattern, group in settings.model_aliases:
@@ -276,7 +278,8 @@ def check_secrets(config: Mapping[str, Any], environ: Mapping[str, str]) -> list
                         Problem(
                             "warning",
                             where,
-                            "no proxy token and PROXY_AUTH_OPEN=true: anyone who reaches the port can spend your keys",
+                            "no proxy token and PROXY_AUTH_OPEN=true: anyone who reaches the port can spend "
+                            "your keys",
                         )
                     )
                 else:
@@ -308,8 +311,8 @@ def check_pool(config: Mapping[str, Any], environ: Mapping[str, str]) -> list[Pr
         Problem(
             "error",
             "CLAUDE_OAUTH_TOKENS",
-            "a Claude token pool is set but no deployment is on Anthropic's API (model anthropic/..., no api_base "
-            "or one listed in litellm_plugins.anthropic_api_bases): the pool would never be used",
+            "a Claude token pool is set but no deployment is on Anthropic's API (model anthropic/..., no "
+            "api_base or one listed in litellm_plugins.anthropic_api_bases): the pool would never be used",
         )
     ]
 

@@ -209,7 +209,8 @@ def settings_instructions(
     ]
     if path == OWN_LOGIN:
         lines.append(
-            "  Claude Code must be logged in (`claude`, then /login; or `claude setup-token` and CLAUDE_CODE_OAUTH_TOKEN),"
+            "  Claude Code must be logged in (`claude`, then /login; or `claude setup-token` and "
+            "CLAUDE_CODE_OAUTH_TOKEN),"
         )
         lines.append("  or set CLAUDE_OAUTH_TOKENS in .env to serve Claude from the proxy's pool.")
     return "\n".join(lines)

@@ -34,31 +34,33 @@ ASKED_PASSTHROUGH: Final = "asked-passthrough"
 POOL_OFF: Final = "pool-off"
 
 LOGIN_FIX: Final = (
-    "log in to Claude Code (run `claude`, then /login; or run `claude setup-token` and set CLAUDE_CODE_OAUTH_TOKEN) "
-    "and use the settings `litellm-plugins claude-settings` prints (they keep your login: no ANTHROPIC_AUTH_TOKEN)"
+    "log in to Claude Code (run `claude`, then /login; or run `claude setup-token` and set "
+    "CLAUDE_CODE_OAUTH_TOKEN) and use the settings `litellm-plugins claude-settings` prints (they keep your "
+    "login: no ANTHROPIC_AUTH_TOKEN)"
 )
 MISSING_MESSAGES: Final = {
     NO_POOL: (
-        "No Claude credential: this request goes to Anthropic's API with your own Claude login and none was sent, "
-        "and the proxy has no token pool. Fix: "
+        "No Claude credential: this request goes to Anthropic's API with your own Claude login and none was "
+        "sent, and the proxy has no token pool. Fix: "
         + LOGIN_FIX
         + "; or set CLAUDE_OAUTH_TOKENS in the proxy's .env "
-        "(tokens from `claude setup-token`) to serve Claude from a pool; or ask for a model group with a provider "
-        "key (`litellm-plugins claude-settings --model <group>`)"
+        "(tokens from `claude setup-token`) to serve Claude from a pool; or ask for a model group with a "
+        "provider key (`litellm-plugins claude-settings --model <group>`)"
     ),
     NOT_PERMITTED: (
-        "No Claude credential: your proxy token may not use the proxy's Claude pool (it is a passthrough client in "
-        "PROXY_STATIC_TOKENS), so Anthropic needs your own Claude login and none was sent. Fix: "
+        "No Claude credential: your proxy token may not use the proxy's Claude pool (it is a passthrough "
+        "client in PROXY_STATIC_TOKENS), so Anthropic needs your own Claude login and none was sent. Fix: "
         + LOGIN_FIX
         + "; or ask the proxy's admin for a client with `:pool` permission"
     ),
     ASKED_PASSTHROUGH: (
-        "No Claude credential: the request asked for passthrough (x-claude-token-mode: passthrough) but carries no "
-        "Claude login. Fix: " + LOGIN_FIX + "; or send `x-claude-token-mode: rotate` to use the proxy's pool"
+        "No Claude credential: the request asked for passthrough (x-claude-token-mode: passthrough) but "
+        "carries no Claude login. "
+        "Fix: " + LOGIN_FIX + "; or send `x-claude-token-mode: rotate` to use the proxy's pool"
     ),
     POOL_OFF: (
-        "No Claude credential: the proxy runs with CLAUDE_TOKEN_MODE=passthrough, so Anthropic needs your own Claude "
-        "login and none was sent. Fix: "
+        "No Claude credential: the proxy runs with CLAUDE_TOKEN_MODE=passthrough, so Anthropic needs your "
+        "own Claude login and none was sent. Fix: "
         + LOGIN_FIX
         + "; or send `x-claude-token-mode: rotate` to use the pool"
     ),
@@ -78,13 +80,15 @@ CLAUDE_FIXES: Final = {
         "Anthropic refused the Claude credential this client sent (its own login). Fix: " + LOGIN_FIX
     ),
     "rotate": (
-        "Anthropic refused the proxy's pooled Claude token(s). Fix (proxy admin): replace the refused entries of "
-        "CLAUDE_OAUTH_TOKENS with fresh `claude setup-token` tokens (`litellm-plugins pool` shows which)"
+        "Anthropic refused the proxy's pooled Claude token(s). Fix (proxy admin): replace the refused "
+        "entries of CLAUDE_OAUTH_TOKENS with fresh `claude setup-token` tokens (`litellm-plugins pool` "
+        "shows which)"
     ),
 }
 PROVIDER_FIX: Final = (
-    "The provider refused the proxy's key for this model group. Fix (proxy admin): correct that provider's key in "
-    ".env (for example OPENAI_API_KEY, ZAI_API_KEY) and restart; `litellm-plugins check` lists the keys in use"
+    "The provider refused the proxy's key for this model group. Fix (proxy admin): correct that provider's "
+    "key in .env (for example OPENAI_API_KEY, ZAI_API_KEY) and restart; `litellm-plugins check` lists the "
+    "keys in use"
 )
 
 

@@ -13,11 +13,12 @@ request, most of it full collections that stop the event loop, and every stream 
         thresholds: [20000, 50, 100]    # gc.set_threshold(...); PYTHON_GC_THRESHOLD wins if set
 
 `freeze_after_startup` moves every object that exists after the first POST request (everything
-startup and LiteLLM's lazy imports for a model call created; health checks are GETs) into the permanent generation, which collections no
-longer walk; it costs one full collection, once, right after that request. Larger thresholds run
-young collections less often (each finds the same garbage). The trade: cyclic garbage lives a
-little longer, and objects of the startup that later become garbage are never freed (startup
-state lives as long as the process anyway). Without the section nothing is changed.
+startup and LiteLLM's lazy imports for a model call created; health checks are GETs) into the
+permanent generation, which collections no longer walk; it costs one full collection, once, right
+after that request. Larger thresholds run young collections less often (each finds the same
+garbage). The trade: cyclic garbage lives a little longer, and objects of the startup that later
+become garbage are never freed (startup state lives as long as the process anyway). Without the
+section nothing is changed.
 LiteLLM's own `PYTHON_GC_THRESHOLD` (`gen0,gen1,gen2`) is applied by LiteLLM and left alone.
 """
 
@@ -64,7 +65,8 @@ def parse_gc_settings(plugin_settings: PluginSettings) -> GarbageCollectionSetti
             or not all(isinstance(value, int) and not isinstance(value, bool) and value > 0 for value in raw)
         ):
             raise SettingsError(
-                f"{where}.thresholds must be three positive integers (young, middle, old), e.g. [20000, 50, 100]"
+                f"{where}.thresholds must be three positive integers (young, middle, old), "
+                "e.g. [20000, 50, 100]"
             )
         thresholds = (raw[0], raw[1], raw[2])
     return GarbageCollectionSettings(freeze_after_startup=freeze, thresholds=thresholds)

@@ -93,7 +93,8 @@ def parse_settings(section: Mapping[str, Any] | None) -> PluginSettings:
         for entry in aliases_raw:
             if not isinstance(entry, Mapping) or "pattern" not in entry or "group" not in entry:
                 raise SettingsError(
-                    f"{SECTION}.model_aliases entries must look like {{pattern: 'claude-*haiku*', group: fast}}"
+                    f"{SECTION}.model_aliases entries must look like "
+                    "{pattern: 'claude-*haiku*', group: fast}"
                 )
             items.append((entry["pattern"], entry["group"]))
     else:

@@ -1,1 +1,2 @@
-"""The guards: request bodies checked, errors in the client's protocol, upstream failures and streams kept sane."""
+"""The guards: request bodies checked, errors in the client's protocol, upstream failures and streams kept
+sane."""

@@ -125,9 +125,10 @@ def decide_mode(settings: RotatorSettings, requested: str | None, may_use_pool: 
             raise ValueError(f"{MODE_HEADER} must be rotate or passthrough, got {requested!r}")
         if requested == "rotate" and not may_use_pool:
             raise PermissionError(
-                "this proxy token may not use the shared Claude pool (a passthrough client in PROXY_STATIC_TOKENS): "
-                "drop the x-claude-token-mode: rotate header and use your own Claude login (the settings "
-                "`litellm-plugins claude-settings --client <name>` prints), or ask the admin for a `:pool` client"
+                "this proxy token may not use the shared Claude pool (a passthrough client in "
+                "PROXY_STATIC_TOKENS): drop the x-claude-token-mode: rotate header and use your own Claude "
+                "login (the settings `litellm-plugins claude-settings --client <name>` prints), or ask the "
+                "admin for a `:pool` client"
             )
         mode = requested
     else:

@@ -82,8 +82,9 @@ def parse_rotator_settings(
     for token in tokens:
         if not token.startswith("sk-ant-"):
             raise SettingsError(
-                "CLAUDE_OAUTH_TOKENS must hold Claude credentials (sk-ant-oat01-... from `claude setup-token`, "
-                "or sk-ant-api03-... keys), comma-separated; one entry is something else"
+                "CLAUDE_OAUTH_TOKENS must hold Claude credentials "
+                "(sk-ant-oat01-... from `claude setup-token`, or sk-ant-api03-... keys), "
+                "comma-separated; one entry is something else"
             )
     mode = (environ.get("CLAUDE_TOKEN_MODE") or ("rotate" if tokens else "passthrough")).strip().lower()
     if mode not in MODES:

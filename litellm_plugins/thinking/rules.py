@@ -330,7 +330,8 @@ def openai_for_anthropic_api(request: Mapping[str, Any]) -> tuple[dict[str, Any]
 
 
 def openai_unwrap_foreign(request: Mapping[str, Any]) -> tuple[dict[str, Any], ThinkingReport]:
-    """A chat-completions request for a non-Anthropic target that keeps reasoning: original signatures back."""
+    """A chat-completions request for a non-Anthropic target that keeps reasoning: original signatures
+    back."""
     out = dict(request)
     report = ThinkingReport()
     messages = request.get("messages")

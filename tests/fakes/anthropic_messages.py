@@ -56,19 +56,19 @@ from .server import FakeUpstream, RecordedRequest, RequestLog, parse_body
 MESSAGE_PARAMETERS = frozenset(
     {
         "model", "messages", "max_tokens", "system", "metadata", "stop_sequences", "stream", "temperature",
-        "top_k", "top_p", "tools", "tool_choice", "thinking", "service_tier", "container", "context_management",
-        "mcp_servers", "output_config", "output_format",
+        "top_k", "top_p", "tools", "tool_choice", "thinking", "service_tier", "container",
+        "context_management", "mcp_servers", "output_config", "output_format",
     }
 )  # fmt: skip
 COUNT_TOKENS_PARAMETERS = frozenset(
     {
-        "model", "messages", "system", "tools", "tool_choice", "thinking", "context_management", "mcp_servers",
-        "output_config", "output_format",
+        "model", "messages", "system", "tools", "tool_choice", "thinking", "context_management",
+        "mcp_servers", "output_config", "output_format",
     }
 )  # fmt: skip
 BLOCK_TYPES = (
-    "text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking", "server_tool_use",
-    "web_search_tool_result", "search_result",
+    "text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking",
+    "server_tool_use", "web_search_tool_result", "search_result",
 )  # fmt: skip
 ASSISTANT_ONLY_BLOCKS = frozenset(
     {"tool_use", "thinking", "redacted_thinking", "server_tool_use", "web_search_tool_result"}
@@ -92,10 +92,10 @@ TOOL_CALL_PATTERN = re.compile(r"CALL_TOOL\s+(\w+)\s+(\{.*?\})\s*$", re.DOTALL)
 TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 TOOL_USE_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]+$")
 THINKING_LOOP_MESSAGE = (
-    "When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the "
-    "lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous "
-    "turns. To avoid this requirement, disable `thinking`. Please consult our documentation at "
-    "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+    "When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding "
+    "the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks "
+    "from previous turns. To avoid this requirement, disable `thinking`. Please consult our documentation "
+    "at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
 )
 
 ERROR_TYPES: dict[int, str] = {
@@ -457,8 +457,8 @@ def validate_request(
             raise _bad("max_tokens: Input should be greater than or equal to 1")
         if max_tokens > profile.max_output_tokens:
             raise _bad(
-                f"max_tokens: {max_tokens} > {profile.max_output_tokens}, which is the maximum allowed number of "
-                f"output tokens for {body['model']}"
+                f"max_tokens: {max_tokens} > {profile.max_output_tokens}, which is the maximum allowed "
+                f"number of output tokens for {body['model']}"
             )
     if "stream" in body and not isinstance(body["stream"], bool):
         raise _bad("stream: Input should be a valid boolean")
@@ -469,7 +469,8 @@ def validate_request(
     found = count_cache_control(body)
     if found > MAX_CACHE_CONTROL_BLOCKS:
         raise _bad(
-            f"A maximum of {MAX_CACHE_CONTROL_BLOCKS} blocks with cache_control may be provided. Found {found}."
+            f"A maximum of {MAX_CACHE_CONTROL_BLOCKS} blocks with cache_control may be provided. Found "
+            f"{found}."
         )
     return profile
 
@@ -489,7 +490,8 @@ def validate_thinking(body: dict[str, Any], max_tokens: int | None) -> None:
             raise _bad("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
         if max_tokens is not None and budget >= max_tokens:
             raise _bad(
-                "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at "
+                "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
+                "documentation at "
                 "https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size"
             )
     if kind == "disabled":
@@ -644,8 +646,8 @@ def validate_tool_pairing(messages: list[dict[str, Any]]) -> None:
                 if block.get("type") == "tool_result" and block.get("tool_use_id") not in offered:
                     raise _bad(
                         f"messages.{i}.content.{j}: unexpected `tool_use_id` found in `tool_result` blocks: "
-                        f"{block.get('tool_use_id')}. Each `tool_result` block must have a corresponding `tool_use` "
-                        "block in the previous message."
+                        f"{block.get('tool_use_id')}. Each `tool_result` block must have a corresponding "
+                        "`tool_use` block in the previous message."
                     )
         elif following is not None:
             answered = set()
@@ -660,9 +662,9 @@ def validate_tool_pairing(messages: list[dict[str, Any]]) -> None:
             ]
             if missing:
                 raise _bad(
-                    f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately after: "
-                    f"{', '.join(missing)}. Each `tool_use` block must have a corresponding `tool_result` block in "
-                    "the next message."
+                    f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately "
+                    f"after: {', '.join(missing)}. Each `tool_use` block must have a corresponding "
+                    "`tool_result` block in the next message."
                 )
 
 
@@ -684,8 +686,8 @@ def validate_tool_loop_thinking(messages: list[dict[str, Any]]) -> None:
     first = blocks[0].get("type")
     if first not in ("thinking", "redacted_thinking"):
         raise _bad(
-            f"messages.{index}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{first}`. "
-            + THINKING_LOOP_MESSAGE
+            f"messages.{index}.content.0.type: Expected `thinking` or `redacted_thinking`, but found "
+            f"`{first}`. " + THINKING_LOOP_MESSAGE
         )
 
 

@@ -312,8 +312,8 @@ def validate_messages(messages: Any, profile: ModelProfile) -> None:
             raise RequestRejected(
                 400,
                 "The reasoning_content is an intermediate result for display purposes only and will not be "
-                "included in the context for inference. Please remove the reasoning_content from your message "
-                "to reduce network traffic.",
+                "included in the context for inference. Please remove the reasoning_content from your "
+                "message to reduce network traffic.",
             )
         content = message.get("content")
         if isinstance(content, list):
@@ -344,7 +344,8 @@ def validate_tool(index: int, tool: Any, profile: ModelProfile) -> None:
     if parameters.get("type") != "object" or any(k in parameters for k in ("oneOf", "anyOf", "allOf", "not")):
         raise RequestRejected(
             400,
-            f"Invalid schema for function '{function['name']}': schema must be a JSON Schema of 'type: \"object\"', "
+            f"Invalid schema for function '{function['name']}': schema must be a JSON Schema of "
+            "'type: \"object\"', "
             f"got 'type: \"{parameters.get('type')}\"'.",
         )
     if profile.gemini_strict_schema:

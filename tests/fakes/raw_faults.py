@@ -22,8 +22,8 @@ from typing import Final
 
 BEHAVIOURS: Final = frozenset(
     {
-        "reset_before_first_byte", "reset_mid_stream", "stall_mid_stream", "stall_before_headers", "end_mid_stream",
-        "finish_in_last_chunk",
+        "reset_before_first_byte", "reset_mid_stream", "stall_mid_stream", "stall_before_headers",
+        "end_mid_stream", "finish_in_last_chunk",
     }
 )  # fmt: skip
 STALL_SECONDS: Final = 60.0
@@ -137,7 +137,10 @@ class RawFaultServer:
         if behaviour == "finish_in_last_chunk":
             frames = openai_frames(finish_reason="stop") + [b"data: [DONE]\n\n"]
         # Chunked, as real SSE servers send it: a cut is then detectable as an incomplete body.
-        headers = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n"
+        headers = (
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+            b"transfer-encoding: chunked\r\n\r\n"
+        )
         writer.write(headers + b"".join(b"%x\r\n%s\r\n" % (len(frame), frame) for frame in frames))
         await writer.drain()
         if behaviour == "stall_mid_stream":

@@ -139,7 +139,10 @@ def test_check_refuses_typos_and_wrong_types_and_reports_a_weak_token_once(tmp_p
     for expected in (
         "error: litellm_plugins.model_alias: unknown setting",
         "error: litellm_plugins.thinkng: unknown setting",
-        "error: router_settings.fallback: unknown setting (ignored, so it does nothing): did you mean 'fallbacks'?",
+        (
+            "error: router_settings.fallback: unknown setting (ignored, so it does nothing): did you mean "
+            "'fallbacks'?"
+        ),
         "error: model_list[5] (deepseek).model_info: max_output_tokens must be a positive integer",
     ):
         assert any(line.startswith(expected) for line in lines), result.stdout
@@ -238,7 +241,8 @@ def test_bootstrap_says_what_it_is_doing_on_the_first_install_only(tmp_path: Pat
     # A stand-in interpreter: `-m venv DIR` makes DIR/bin/python (this same stub); pip "installs" nothing.
     stub = tmp_path / "python-stub"
     stub.write_text(
-        '#!/bin/sh\nif [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; fi\nexit 0\n'
+        '#!/bin/sh\nif [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin" && cp "$0" '
+        '"$3/bin/python"; fi\nexit 0\n'
     )
     stub.chmod(0o755)
     env = {**base_environment(), "VENV": str(tmp_path / "venv"), "PYTHON": str(stub)}

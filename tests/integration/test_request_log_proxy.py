@@ -105,8 +105,8 @@ def test_a_fallback_is_one_line_naming_the_client_both_groups_and_the_reason(
     assert response.status_code == 200, response.text
     [line] = request_lines(logged_proxy, response.headers["x-litellm-call-id"])
     assert (
-        "client='alice' model='claude-sonnet-4-5' group='default' deployment='openai/deepseek-chat' status=200"
-        in line
+        "client='alice' model='claude-sonnet-4-5' group='default' deployment='openai/deepseek-chat' "
+        "status=200" in line
     )
     assert re.search(r"tokens_in=[1-9]\d* tokens_out=[1-9]\d* latency_ms=\d+ stream=false", line), line
     assert (

@@ -228,8 +228,8 @@ def test_one_conversation_across_anthropic_an_openai_reasoner_and_back(
         assert all("reasoning_content" not in message for message in request.body["messages"])
     log = thinking_proxy.log_text()
     assert (
-        "thinking: request to anthropic/claude-sonnet-4-5 (Anthropic's API): kept 1, dropped 2 thinking block(s) (unsigned=2); thinking off:"
-        in log
+        "thinking: request to anthropic/claude-sonnet-4-5 (Anthropic's API): kept 1, dropped 2 thinking "
+        "block(s) (unsigned=2); thinking off:" in log
     )
     assert "kept 2, dropped 3 thinking block(s) (foreign=1, unsigned=2)" in log
     assert (

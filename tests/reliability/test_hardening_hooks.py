@@ -309,7 +309,10 @@ def test_client_strings_cannot_forge_or_flood_the_log(hardened_proxy: ProxyProce
 def test_only_known_betas_reach_a_third_party_base(
     hardened_proxy: ProxyProcess, upstreams: Upstreams
 ) -> None:
-    betas = "interleaved-thinking-2025-05-14,oauth-2025-04-20,internal-probe-2099-01-01,fine-grained-tool-streaming-2025-05-14"
+    betas = (
+        "interleaved-thinking-2025-05-14,oauth-2025-04-20,internal-probe-2099-01-01,"
+        "fine-grained-tool-streaming-2025-05-14"
+    )
     headers = {"anthropic-beta": betas, "anthropic-client-secret-ish": "do-not-forward"}
     upstreams.third_party.requests.clear()
     upstreams.anthropic.requests.clear()

@@ -72,7 +72,10 @@ def test_litellm_credential_errors_get_the_bundle_fix() -> None:
     assert cc.credential_error_fix(401, missing, "anthropic", "passthrough") == cc.missing_credential_message(
         cc.NO_POOL
     )
-    refused = 'AnthropicException - {"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}'
+    refused = (
+        'AnthropicException - {"type":"error","error":{"type":"authentication_error","message":"invalid '
+        'x-api-key"}}'
+    )
     assert "/login" in (cc.credential_error_fix(401, refused, "anthropic", "passthrough") or "")
     assert "CLAUDE_OAUTH_TOKENS" in (cc.credential_error_fix(401, refused, "anthropic", "rotate") or "")
     assert ".env" in (

@@ -159,7 +159,8 @@ def test_beta_query_and_unknown_routes(fake: FakeAnthropic) -> None:
 def test_max_tokens_limits_and_models(fake: FakeAnthropic) -> None:
     message = assert_error(post(fake, body(max_tokens=64001)), 400, "invalid_request_error")
     assert message == (
-        "max_tokens: 64001 > 64000, which is the maximum allowed number of output tokens for claude-sonnet-4-5"
+        "max_tokens: 64001 > 64000, which is the maximum allowed number of output tokens for "
+        "claude-sonnet-4-5"
     )
     opus = {**body(), "model": "claude-opus-4-1", "max_tokens": 32001}
     assert_error(post(fake, opus), 400, "invalid_request_error", "32001 > 32000")
@@ -282,8 +283,8 @@ def test_tool_loop_with_thinking_needs_a_leading_thinking_block(fake: FakeAnthro
     rejected = post(fake, body(max_tokens=4096, thinking=thinking, tools=[READ_TOOL], messages=history))
     message = assert_error(rejected, 400, "invalid_request_error")
     assert message.startswith(
-        "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` "
-        "is enabled, a final `assistant` message must start with a thinking block"
+        "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`. When "
+        "`thinking` is enabled, a final `assistant` message must start with a thinking block"
     )
     for history in (tool_history(True, fake), tool_history(False, fake, redacted=True)):
         accepted = post(fake, body(max_tokens=4096, thinking=thinking, tools=[READ_TOOL], messages=history))

@@ -187,9 +187,10 @@ def test_argument_formatters_keep_their_arguments() -> None:
 
 # -- internals in error texts -------------------------------------------------------------------
 LITELLM_TIMEOUT = (
-    "litellm.Timeout: APITimeoutError - Request timed out. - timeout value=3.0, time taken=3.0 seconds\n\n"
-    "Deployment Info: request_timeout: None\ntimeout: None\n\nLiteLLM: model group 'stall' failed with the error "
-    "above and no fallback model group was found for it. Fallbacks are configured for: claude, third-party."
+    "litellm.Timeout: APITimeoutError - Request timed out. - timeout value=3.0, time taken=3.0 "
+    "seconds\n\nDeployment Info: request_timeout: None\ntimeout: None\n\nLiteLLM: model group 'stall' "
+    "failed with the error above and no fallback model group was found for it. Fallbacks are configured "
+    "for: claude, third-party."
 )
 
 

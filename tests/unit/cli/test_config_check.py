@@ -123,8 +123,9 @@ def test_router_keys_come_from_litellms_router() -> None:
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("max_output_tokens", "8k"), ("max_output_tokens", -1), ("max_output_tokens", True), ("supports_reasoning", "yes"),
-     ("reasoning_input", "maybe"), ("tool_schema", "strict"), ("tool_schema_drop_keys", "format")],
+    [("max_output_tokens", "8k"), ("max_output_tokens", -1), ("max_output_tokens", True),
+     ("supports_reasoning", "yes"), ("reasoning_input", "maybe"), ("tool_schema", "strict"),
+     ("tool_schema_drop_keys", "format")],
 )  # fmt: skip
 def test_model_info_values_of_the_wrong_type(key: str, value: Any) -> None:
     config = example()

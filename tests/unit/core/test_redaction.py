@@ -73,7 +73,10 @@ def test_redact_leaves_ordinary_text_alone(text: str) -> None:
 
 
 def test_redact_masks_every_secret_in_a_dump() -> None:
-    text = f"headers: x-api-key: {ANTHROPIC_API_KEY}; Authorization: Bearer {BEARER_TOKEN}; upstream {OPENAI_PROJECT_KEY}"
+    text = (
+        f"headers: x-api-key: {ANTHROPIC_API_KEY}; Authorization: Bearer {BEARER_TOKEN}; upstream "
+        f"{OPENAI_PROJECT_KEY}"
+    )
     masked = redact(text)
     for secret in (ANTHROPIC_API_KEY, BEARER_TOKEN, OPENAI_PROJECT_KEY):
         assert secret not in masked

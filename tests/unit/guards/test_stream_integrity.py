@@ -106,7 +106,10 @@ class ConnectError(Exception):
             529,
         ),
         (
-            'AnthropicException - {"type":"error","error":{"type":"api_error","message":"Internal server error"}}',
+            (
+                'AnthropicException - {"type":"error","error":{"type":"api_error","message":"Internal '
+                'server error"}}'
+            ),
             None,
             None,
         ),

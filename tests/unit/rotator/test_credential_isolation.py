@@ -1,4 +1,5 @@
-"""Unit tests for litellm_plugins.rotator.credential_isolation: client credentials never leave for the wrong host."""
+"""Unit tests for litellm_plugins.rotator.credential_isolation: client credentials never leave for the
+wrong host."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Unit tests for litellm_plugins.rotator.failover_client: a rejected pooled token fails over inside one request."""
+"""Unit tests for litellm_plugins.rotator.failover_client: a rejected pooled token fails over inside one
+request."""
 
 from __future__ import annotations
 

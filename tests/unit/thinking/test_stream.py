@@ -205,14 +205,24 @@ def test_interleaved_thinking_between_blocks() -> None:
 
     stream = b"".join(
         [
-            sse_event("message_start", {"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5", "content": [], "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}}),
-            start(0, {"type": "text", "text": ""}), delta(0, {"type": "text_delta", "text": "Let me check."}), stop(0),
-            start(1, {"type": "thinking", "thinking": "", "signature": ""}), delta(1, {"type": "thinking_delta", "thinking": "ls"}),
+            sse_event("message_start", {"type": "message_start",
+                                        "message": {"id": "msg_1", "type": "message", "role": "assistant",
+                                                    "model": "claude-sonnet-4-5", "content": [],
+                                                    "stop_reason": None, "stop_sequence": None,
+                                                    "usage": {"input_tokens": 1, "output_tokens": 1}}}),
+            start(0, {"type": "text", "text": ""}),
+            delta(0, {"type": "text_delta", "text": "Let me check."}), stop(0),
+            start(1, {"type": "thinking", "thinking": "", "signature": ""}),
+            delta(1, {"type": "thinking_delta", "thinking": "ls"}),
             delta(1, {"type": "signature_delta", "signature": "abc"}), stop(1),
-            start(2, {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {}}), delta(2, {"type": "input_json_delta", "partial_json": "{\"command\": \"ls\"}"}), stop(2),
+            start(2, {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {}}),
+            delta(2, {"type": "input_json_delta", "partial_json": "{\"command\": \"ls\"}"}), stop(2),
             start(3, {"type": "redacted_thinking", "data": "opaque"}), stop(3),
-            start(4, {"type": "text", "text": ""}), delta(4, {"type": "text_delta", "text": "Done."}), stop(4),
-            sse_event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 9}}),
+            start(4, {"type": "text", "text": ""}),
+            delta(4, {"type": "text_delta", "text": "Done."}), stop(4),
+            sse_event("message_delta", {"type": "message_delta",
+                                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                        "usage": {"output_tokens": 9}}),
             sse_event("message_stop", {"type": "message_stop"}),
         ]
     )  # fmt: skip
@@ -226,14 +236,20 @@ def test_interleaved_thinking_between_blocks() -> None:
 def test_litellm_translated_reasoning_stream_is_stripped() -> None:
     """LiteLLM's bridge for an OpenAI-compatible reasoner: a thinking block with no signature_delta."""
     frames = [
-        {"type": "message_start", "message": {"id": "msg_x", "type": "message", "role": "assistant", "content": [], "model": "deepseek-reasoner", "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 0, "output_tokens": 0}}},
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Let me think"}},
+        {"type": "message_start", "message": {"id": "msg_x", "type": "message", "role": "assistant",
+                                              "content": [], "model": "deepseek-reasoner",
+                                              "stop_reason": None, "stop_sequence": None,
+                                              "usage": {"input_tokens": 0, "output_tokens": 0}}},
+        {"type": "content_block_start", "index": 0,
+         "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
+        {"type": "content_block_delta", "index": 0,
+         "delta": {"type": "thinking_delta", "thinking": "Let me think"}},
         {"type": "content_block_stop", "index": 0},
         {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
         {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "answer"}},
         {"type": "content_block_stop", "index": 1},
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"input_tokens": 42, "output_tokens": 19}},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+         "usage": {"input_tokens": 42, "output_tokens": 19}},
         {"type": "message_stop"},
     ]  # fmt: skip
     stream = b"".join(sse_event(frame["type"], frame) for frame in frames)
@@ -270,11 +286,20 @@ def test_marking_redacted_thinking_data() -> None:
 
 
 def test_unusual_layouts_are_parsed_not_guessed() -> None:
-    start = b'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}\n\n'
+    start = (
+        b'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+        b'"content_block":{"type":"thinking","thinking":"","signature":""}}\n\n'
+    )
     stop = b'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n'
-    text_start = b'event: content_block_start\ndata: {"index":1,"type":"content_block_start","content_block":{"type":"text","text":""}}\n\n'
+    text_start = (
+        b'event: content_block_start\ndata: {"index":1,"type":"content_block_start",'
+        b'"content_block":{"type":"text","text":""}}\n\n'
+    )
     # index after delta, and a delta whose text mentions "index": only JSON parsing gets this right
-    text_delta = b'event: content_block_delta\ndata: {"delta":{"type":"text_delta","text":"{\\"index\\": 7}"},"index":1,"type":"content_block_delta"}\n\n'
+    text_delta = (
+        b'event: content_block_delta\ndata: {"delta":{"type":"text_delta","text":"{\\"index\\": 7}"},'
+        b'"index":1,"type":"content_block_delta"}\n\n'
+    )
     data_only = b'data: {"type":"content_block_stop","index":1}\n\n'
     out, _ = rewrite(start + stop + text_start + text_delta + data_only, [3])
     frames = [f for f in out.split(b"\n\n") if f]

@@ -1,4 +1,5 @@
-"""The count_tokens route's pure rules: which group, and who counts (litellm_plugins.transformer.count_tokens)."""
+"""The count_tokens route's pure rules: which group, and who counts
+(litellm_plugins.transformer.count_tokens)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Unit tests for litellm_plugins.transformer.request_rules: per-deployment rules over one attempt's request."""
+"""Unit tests for litellm_plugins.transformer.request_rules: per-deployment rules over one attempt's
+request."""
 
 from __future__ import annotations
 
