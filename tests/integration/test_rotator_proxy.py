@@ -341,10 +341,13 @@ def test_pool_status_route_and_cli(rotator_proxy: ProxyProcess, tmp_path: Path) 
     from tests.harness import MASTER_KEY, base_environment
 
     assert send(rotator_proxy, session=str(uuid.uuid4())).status_code == 200
+    # An admin route: a valid proxy token is refused (403), no credential is not authenticated (401).
     refused = httpx.get(
         f"{rotator_proxy.url}/litellm_plugins/pool", headers={"Authorization": f"Bearer {ALICE}"}
     )
-    assert refused.status_code == 401
+    assert refused.status_code == 403
+    assert ALICE not in refused.text
+    assert httpx.get(f"{rotator_proxy.url}/litellm_plugins/pool").status_code == 401
     report = httpx.get(
         f"{rotator_proxy.url}/litellm_plugins/pool", headers={"Authorization": f"Bearer {MASTER_KEY}"}
     ).json()
