@@ -99,3 +99,12 @@ def test_client_names_are_not_promised_in_spend_without_a_database() -> None:
 def test_the_test_command_ci_runs_is_documented() -> None:
     assert "bash scripts/test.sh" in README
     assert Path(REPO_ROOT / "scripts" / "test.sh").is_file()
+
+
+def test_the_readme_shows_the_settings_instructions_serve_prints() -> None:
+    """One source for the settings: the README's block is what `serve`'s banner prints."""
+    from litellm_plugins.cli import quickstart
+
+    block = quickstart.settings_instructions("http://127.0.0.1:4000", quickstart.OWN_LOGIN)
+    indented = "\n".join("  " + line for line in block.splitlines())
+    assert indented in README
