@@ -28,7 +28,7 @@ from tests.conftest import OPENAI_KEY
 from tests.e2e.claude_cli import ClaudeRun, run_claude
 from tests.fakes.anthropic_messages import FakeAnthropic
 from tests.fakes.openai_chat import FakeOpenAIChat
-from tests.harness import ProxyProcess, base_environment, plugin_config
+from tests.harness import PLUGIN_CALLBACKS, ProxyProcess, base_environment, plugin_config
 
 pytestmark = pytest.mark.e2e
 
@@ -38,12 +38,7 @@ CI = "user-paths-ci-token-" + "c" * 32
 POOL = tuple(f"sk-ant-oat01-paths-pool-{i}-" + "p" * 40 for i in range(2))
 OWN_LOGIN = "sk-ant-oat01-paths-own-login-" + "o" * 40
 CI_LOGIN = "sk-ant-oat01-paths-ci-login-" + "i" * 40
-CALLBACKS = [
-    "litellm_plugins.hooks.request_transformer",
-    "litellm_plugins.hooks.token_rotator",
-    "litellm_plugins.hooks.thinking_stripper",
-    "litellm_plugins.hooks.upstream_guard",
-]
+CALLBACKS = list(PLUGIN_CALLBACKS)  # the shipped order
 CLI = str(Path(sys.executable).parent / "litellm-plugins")
 
 
