@@ -149,3 +149,10 @@ def test_the_plugin_order_is_the_shipped_one_everywhere() -> None:
         "thinking_stripper",
         "request_log",
     )
+
+
+def test_the_benchmark_measures_the_shipped_order() -> None:
+    from bench.targets import PLUGIN_CALLBACKS as BENCH_CALLBACKS
+    from litellm_plugins.hooks import PLUGIN_ORDER
+
+    assert BENCH_CALLBACKS == PLUGIN_ORDER
