@@ -57,7 +57,13 @@ ROUTER_PACKAGE: Final = "@musistudio/claude-code-router"
 # 3.x needs Node >= 22; 2.0.0 is the last release that runs on Node 20 (and the one issue 7 measured).
 ROUTER_VERSION: Final = "2.0.0"
 # The shipped order (litellm_plugins.hooks.PLUGIN_ORDER); names a checkout does not have are left out.
-PLUGIN_CALLBACKS: Final = ("request_transformer", "token_rotator", "upstream_guard", "thinking_stripper", "request_log")
+PLUGIN_CALLBACKS: Final = (
+    "request_transformer",
+    "token_rotator",
+    "upstream_guard",
+    "thinking_stripper",
+    "request_log",
+)
 PLUGIN_AUTH: Final = "litellm_plugins.hooks.user_api_key_auth"
 NATIVE_MODEL: Final = "anthropic/deepseek-chat"
 DEPLOYMENT_INFO: Final = {"max_output_tokens": 8192, "supports_reasoning": False, "reasoning_input": "drop"}
