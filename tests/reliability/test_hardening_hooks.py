@@ -140,8 +140,11 @@ def post(
     *,
     headers: dict[str, str] | None = None,
     token: str = CLIENT_TOKEN,
+    passed_on: bool = False,
 ) -> httpx.Response | None:
-    """POST and record it in the ledger; None (recorded as a hang) when no answer came in CLIENT_WAIT."""
+    """POST and record it in the ledger; None (recorded as a hang) when no answer came in CLIENT_WAIT.
+
+    `passed_on`: the request goes to an upstream that resets on purpose, so a 502 is the answer."""
     sent = {"x-litellm-api-key": token, "anthropic-version": "2023-06-01", "content-type": "application/json"}
     sent.update(headers or {})
     try:
@@ -151,7 +154,7 @@ def post(
     except httpx.TimeoutException:
         LEDGER.record(None, f"hardening: {label}", hung=True)
         return None
-    LEDGER.record_response(response, f"hardening: {label}", secrets=SECRETS)
+    LEDGER.record_response(response, f"hardening: {label}", secrets=SECRETS, passed_on=passed_on)
     return response
 
 
@@ -180,7 +183,14 @@ def test_a_client_cannot_raise_the_retry_count(
 ) -> None:
     before = upstreams.raw.hits["reset_before_first_byte"]
     body = messages_body(group, **override.get("body", {}))
-    response = post(hardened_proxy, route, body, f"retries {group} {route}", headers=override.get("headers"))
+    response = post(
+        hardened_proxy,
+        route,
+        body,
+        f"retries {group} {route}",
+        headers=override.get("headers"),
+        passed_on=True,
+    )
     attempts = upstreams.raw.hits["reset_before_first_byte"] - before
     assert response is not None, f"no answer within {CLIENT_WAIT}s after {attempts} upstream attempts"
     assert response.status_code == 502, response.text[:300]
@@ -195,7 +205,7 @@ def test_a_client_cannot_add_fallbacks(
     body = messages_body(
         "reset", fallbacks=[{"reset": ["stall", "cut", "reset-anthropic"]}], max_fallbacks=10
     )
-    response = post(hardened_proxy, route, body, f"client fallbacks {route}")
+    response = post(hardened_proxy, route, body, f"client fallbacks {route}", passed_on=True)
     assert response is not None and response.status_code == 502, response.text[:300] if response else "hung"
     assert upstreams.raw.hits["stall_before_headers"] == before.get("stall_before_headers", 0)
     assert upstreams.raw.hits["reset_mid_stream"] == before.get("reset_mid_stream", 0)
