@@ -116,6 +116,20 @@ def groups() -> list[str]:
     return [deployment["model_name"] for deployment in example["model_list"]]
 
 
+def recipes_client(
+    proxy: ProxyProcess, fakes: tuple[FakeAnthropic, FakeOpenAIChat] | None = None
+) -> anthropic.Anthropic:
+    """The Anthropic SDK with the recipes' proxy token; with `fakes`, what they saw is cleared first."""
+    for fake in fakes or ():
+        fake.requests.clear()
+    return anthropic.Anthropic(
+        base_url=proxy.url,
+        api_key="unused",
+        default_headers={"x-litellm-api-key": PROXY_TOKEN},
+        max_retries=0,
+    )
+
+
 def requested_model(group: str) -> str:
     return (
         "claude-sonnet-4-5"
@@ -136,14 +150,7 @@ def test_count_tokens_answers_for_every_recipe(
     token); chat-only ones get LiteLLM's local estimate instead of a 404 for /responses/input_tokens."""
     proxy, config = recipes_proxy
     anthropic_fake, openai_fake = fakes
-    anthropic_fake.requests.clear()
-    openai_fake.requests.clear()
-    client = anthropic.Anthropic(
-        base_url=proxy.url,
-        api_key="unused",
-        default_headers={"x-litellm-api-key": PROXY_TOKEN},
-        max_retries=0,
-    )
+    client = recipes_client(proxy, fakes)
     response = client.messages.with_raw_response.count_tokens(
         model=requested_model(group),
         system="You are Claude Code.",
@@ -182,14 +189,7 @@ def test_every_recipe_serves_a_claude_code_style_request(
 ) -> None:
     proxy, config = recipes_proxy
     anthropic_fake, openai_fake = fakes
-    anthropic_fake.requests.clear()
-    openai_fake.requests.clear()
-    client = anthropic.Anthropic(
-        base_url=proxy.url,
-        api_key="unused",
-        default_headers={"x-litellm-api-key": PROXY_TOKEN},
-        max_retries=0,
-    )
+    client = recipes_client(proxy, fakes)
     model = requested_model(group)
     with client.messages.stream(  # streaming, as Claude Code always is
         model=model,
@@ -231,12 +231,7 @@ def test_the_shipped_garbage_collection_settings_take_effect(
     proxy, config = recipes_proxy
     shipped = config["litellm_plugins"]["garbage_collection"]
     assert shipped == {"freeze_after_startup": True, "thresholds": [20000, 50, 100]}
-    client = anthropic.Anthropic(
-        base_url=proxy.url,
-        api_key="unused",
-        default_headers={"x-litellm-api-key": PROXY_TOKEN},
-        max_retries=0,
-    )
+    client = recipes_client(proxy)
     client.messages.create(model="glm", max_tokens=16, messages=[{"role": "user", "content": "hi"}])
     log = proxy.log_text()
     assert "garbage collection: thresholds set to (20000, 50, 100)" in log
@@ -282,12 +277,7 @@ def test_each_picker_id_reaches_its_group_through_the_bundle(
     could send it to Anthropic, on /v1/messages and on count_tokens alike."""
     proxy, config = recipes_proxy
     anthropic_fake, openai_fake = fakes
-    client = anthropic.Anthropic(
-        base_url=proxy.url,
-        api_key="unused",
-        default_headers={"x-litellm-api-key": PROXY_TOKEN},
-        max_retries=0,
-    )
+    client = recipes_client(proxy)
     for picker_id, group in claude_code_picker(proxy).items():
         if group.startswith("anthropic"):
             continue  # a group name on a wildcard deployment: Claude ids go there by alias
