@@ -75,7 +75,7 @@ def _resolve(value: Any, environ: Mapping[str, str]) -> str:
 def parse_rotator_settings(
     plugin_settings: PluginSettings, environ: Mapping[str, str] | None = None
 ) -> RotatorSettings:
-    from litellm_plugins.rotator.shared_state import redis_url_from
+    from litellm_plugins.core.redis_url import redis_url_from
 
     environ = os.environ if environ is None else environ
     tokens = split_tokens(environ.get("CLAUDE_OAUTH_TOKENS"))

@@ -16,25 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
 from typing import Any, Final
-from urllib.parse import quote
 
 logger = logging.getLogger(__name__)
 
 PREFIX: Final = "litellm_plugins:pool"
 LOG_REDIS_DOWN: Final = "pool shared state: redis unavailable (%s); using this process's view"
-
-
-def redis_url_from(environ: Mapping[str, str]) -> str | None:
-    if environ.get("REDIS_URL"):
-        return environ["REDIS_URL"]
-    host = environ.get("REDIS_HOST")
-    if not host:
-        return None
-    password = environ.get("REDIS_PASSWORD")
-    auth = f":{quote(password, safe='')}@" if password else ""  # `@`, `/`, `:` would break the URL
-    return f"redis://{auth}{host}:{environ.get('REDIS_PORT', '6379')}/0"
 
 
 def session_key(session: str) -> str:
