@@ -8,7 +8,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" "test"
 cd "$ROOT"
 # The Claude Code release the e2e tests are known to pass with (bump it like the LiteLLM lock).
-CLAUDE_CODE_VERSION="2.1.197"
+CLAUDE_CODE_VERSION="2.1.332"
 CLAUDE_DIR="$ROOT/.cache/claude-code"
 if ! grep -qs "\"version\": \"$CLAUDE_CODE_VERSION\"" "$CLAUDE_DIR/node_modules/@anthropic-ai/claude-code/package.json"; then
   mkdir -p "$CLAUDE_DIR"

@@ -4,7 +4,8 @@ Read from the deployment's `model_info` in `config.yaml` (LiteLLM passes it to
 `async_pre_call_deployment_hook` as `kwargs["model_info"]`):
 
     model_info:
-      max_output_tokens: 8192     # clamp max_tokens (and a thinking budget) to this
+      max_output_tokens: 8192     # clamp max_tokens (and a thinking budget) to this; undeclared,
+                                  #   LiteLLM's model map's limit for a model it knows
       supports_reasoning: false   # map `thinking` to `reasoning_effort` only when true
       reasoning_input: drop       # drop | keep: earlier reasoning sent back to this model
       tool_schema: gemini         # openai (default) | gemini | none
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, Final
 from urllib.parse import urlparse
 
@@ -103,8 +104,26 @@ def provider_of(model: str, custom_llm_provider: str | None) -> str:
     return model.split("/", 1)[0] if "/" in model else "openai"
 
 
-def profile_from_kwargs(kwargs: Mapping[str, Any]) -> DeploymentProfile:
-    """Build the profile from the kwargs LiteLLM hands the deployment hook."""
+@lru_cache(maxsize=1024)
+def litellm_max_output_tokens(model: str) -> int | None:
+    """The output limit LiteLLM's model map knows for `model` (`anthropic/claude-sonnet-4-5`: 64000),
+    or None for a model it does not know. Claude Code asks for what its own model accepts (128000
+    for some ids), which a fallback to another model answers with a 400."""
+    try:
+        import litellm
+
+        info = litellm.get_model_info(model)
+    except Exception:  # noqa: BLE001 - LiteLLM raises its own errors for unmapped models
+        return None
+    return _positive_int(info.get("max_output_tokens"))
+
+
+def profile_from_kwargs(
+    kwargs: Mapping[str, Any],
+    known_max_output_tokens: Callable[[str], int | None] = litellm_max_output_tokens,
+) -> DeploymentProfile:
+    """Build the profile from the kwargs LiteLLM hands the deployment hook; a limit the deployment does
+    not declare comes from `known_max_output_tokens` (LiteLLM's model map)."""
     model_info = kwargs.get("model_info") or {}
     if not isinstance(model_info, Mapping):
         model_info = {}
@@ -121,7 +140,8 @@ def profile_from_kwargs(kwargs: Mapping[str, Any]) -> DeploymentProfile:
         model=model,
         provider=provider,
         api_base=kwargs.get("api_base"),
-        max_output_tokens=_positive_int(model_info.get("max_output_tokens") or model_info.get("max_tokens")),
+        max_output_tokens=_positive_int(model_info.get("max_output_tokens") or model_info.get("max_tokens"))
+        or (known_max_output_tokens(model) if model and "*" not in model else None),
         # Anthropic-speaking targets handle `thinking` themselves; for the others only an
         # explicit declaration turns it into reasoning_effort.
         supports_reasoning=_bool(model_info.get("supports_reasoning"), speaks_anthropic),

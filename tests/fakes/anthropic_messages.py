@@ -14,7 +14,10 @@ and the fake rejects what the real API rejects:
   (404; any `claude-*` id is accepted with a 64000-token default profile);
 - `thinking` that is not enabled (budget >= 1024 and < max_tokens) / adaptive / disabled, and
   `temperature` != 1, `top_k` or a forced `tool_choice` together with thinking;
-- roles other than user/assistant (`system` messages need the `mid-conversation-system` beta),
+- roles other than user/assistant/system (mid-conversation `system` messages are generally
+  available, and Claude Code 2.1.332 sends them without the `mid-conversation-system-2026-04-07`
+  beta; `FakeAnthropic(mid_conversation_system_ga=False)` is an older API that needs the beta),
+  a message's own `output_config` without the `per-turn-control-2026-07-01` beta,
   unknown content block types, empty text blocks or message content, bad image sources;
 - thinking blocks without text or whose `signature` does not verify (HMAC-SHA256 of the text
   with the fake's secret: build valid histories with `FakeAnthropic.sign`), empty
@@ -86,6 +89,7 @@ ANTHROPIC_VERSION_PATTERN = re.compile(
 )  # 2023-06-01; anthropic SDK 2.x sends 2026-10-21
 OAUTH_BETA = "oauth-2025-04-20"
 MID_CONVERSATION_SYSTEM_BETA = "mid-conversation-system-2026-04-07"
+PER_TURN_CONTROL_BETA = "per-turn-control-2026-07-01"  # a message may carry its own `output_config`
 THINKING_TEXT = "Reasoning about the request."
 MAX_CACHE_CONTROL_BLOCKS = 4
 TOOL_CALL_PATTERN = re.compile(r"CALL_TOOL\s+(\w+)\s+(\{.*?\})\s*$", re.DOTALL)
@@ -228,8 +232,10 @@ class FakeAnthropic(FakeUpstream):
         models: dict[str, AnthropicModelProfile] | None = None,
         chunk_count: int = 4,
         signing_secret: bytes = b"fake-anthropic-signing-secret",
+        mid_conversation_system_ga: bool = True,
     ) -> None:
         self.api_keys = api_keys
+        self.mid_conversation_system_ga = mid_conversation_system_ga
         self.oauth_tokens = oauth_tokens
         self.models = dict(DEFAULT_MODELS if models is None else models)
         self.chunk_count = chunk_count
@@ -343,7 +349,12 @@ class FakeAnthropic(FakeUpstream):
                 return JSONResponse(
                     {"input_tokens": estimate_input_tokens(body)}, headers={"request-id": rid}
                 )
-            validate_request(body, self.models, recorded.betas, self.signing_secret, MESSAGE_PARAMETERS)
+            betas = (
+                (*recorded.betas, MID_CONVERSATION_SYSTEM_BETA)
+                if self.mid_conversation_system_ga
+                else recorded.betas
+            )
+            validate_request(body, self.models, betas, self.signing_secret, MESSAGE_PARAMETERS)
         except RequestRejected as rejected:
             return anthropic_error(rejected.status, rejected.message, rejected.type)
         reply = scripted_reply(body, self.signing_secret)
@@ -534,11 +545,16 @@ def validate_messages(messages: Any, betas: tuple[str, ...], secret: bytes, thin
         if message.get("role") not in roles:
             expected = "'user', 'assistant' or 'system'" if system_ok else "'user' or 'assistant'"
             raise _bad(f"messages.{i}.role: Input should be {expected}")
-        extra = sorted(set(message) - {"role", "content"})
+        allowed = (
+            {"role", "content", "output_config"} if PER_TURN_CONTROL_BETA in betas else {"role", "content"}
+        )
+        extra = sorted(set(message) - allowed)
         if extra:
             raise _bad(f"messages.{i}.{extra[0]}: Extra inputs are not permitted")
         if "content" not in message:
             raise _bad(f"messages.{i}.content: Field required")
+        if "output_config" in message and not isinstance(message["output_config"], dict):
+            raise _bad(f"messages.{i}.output_config: Input should be a valid dictionary")
         content, role = message["content"], message["role"]
         final_assistant = i == len(messages) - 1 and role == "assistant"
         if not isinstance(content, (str, list)):

@@ -184,14 +184,28 @@ def test_unknown_and_missing_keys_rejected(fake: FakeAnthropic) -> None:
     )
 
 
-def test_system_role_messages_need_the_beta(fake: FakeAnthropic) -> None:
+def test_system_role_messages_are_generally_available(fake: FakeAnthropic) -> None:
     payload = {
         **body(),
         "messages": [{"role": "user", "content": "hi"}, {"role": "system", "content": "be brief"}],
     }
+    assert post(fake, payload).json()["content"][0]["text"].endswith("says: hi")
+    payload["messages"][1]["role"] = "developer"
     assert_error(post(fake, payload), 400, "invalid_request_error", "messages.1.role")
-    headers = key_headers(**{"anthropic-beta": "mid-conversation-system-2026-04-07"})
-    assert post(fake, payload, headers).json()["content"][0]["text"].endswith("says: hi")
+
+
+def test_system_role_messages_need_the_beta_on_an_older_api() -> None:
+    older = FakeAnthropic(api_keys=(KEY,), mid_conversation_system_ga=False).start()
+    try:
+        payload = {
+            **body(),
+            "messages": [{"role": "user", "content": "hi"}, {"role": "system", "content": "be brief"}],
+        }
+        assert_error(post(older, payload), 400, "invalid_request_error", "messages.1.role")
+        headers = key_headers(**{"anthropic-beta": "mid-conversation-system-2026-04-07"})
+        assert post(older, payload, headers).json()["content"][0]["text"].endswith("says: hi")
+    finally:
+        older.stop()
 
 
 def test_tools_and_images_validated(fake: FakeAnthropic) -> None:
@@ -497,3 +511,12 @@ def test_count_tokens(fake: FakeAnthropic) -> None:
         fake, payload, {"anthropic-version": "2023-06-01"}, path="/v1/messages/count_tokens"
     )
     assert_error(unauthenticated, 401, "authentication_error")
+
+
+def test_a_message_output_config_needs_the_per_turn_control_beta(fake: FakeAnthropic) -> None:
+    payload = {**body(), "messages": [{"role": "user", "content": "hi", "output_config": {"effort": "low"}}]}
+    assert_error(post(fake, payload), 400, "invalid_request_error", "messages.0.output_config: Extra inputs")
+    headers = key_headers(**{"anthropic-beta": "per-turn-control-2026-07-01"})
+    assert post(fake, payload, headers).json()["content"][0]["text"].endswith("says: hi")
+    payload["messages"][0]["output_config"] = "low"
+    assert_error(post(fake, payload, headers), 400, "invalid_request_error", "valid dictionary")

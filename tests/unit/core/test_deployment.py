@@ -233,3 +233,24 @@ def test_anthropic_api_bases_add_hosts_to_anthropics_own() -> None:
 def test_bad_anthropic_api_bases_name_the_setting(bases: Any) -> None:
     with pytest.raises(SettingsError, match="litellm_plugins.anthropic_api_bases"):
         parse_anthropic_hosts(parse_settings({"anthropic_api_bases": bases}))
+
+
+def test_an_undeclared_output_limit_comes_from_the_model_map() -> None:
+    asked: list[str] = []
+
+    def known(model: str) -> int | None:
+        asked.append(model)
+        return 64000 if model == "anthropic/claude-sonnet-4-5" else None
+
+    kwargs = {"model": "anthropic/claude-sonnet-4-5", "model_info": {"id": "x"}}
+    assert profile_from_kwargs(kwargs, known).max_output_tokens == 64000
+    declared = {"model": "anthropic/claude-sonnet-4-5", "model_info": {"max_output_tokens": 8192}}
+    assert profile_from_kwargs(declared, known).max_output_tokens == 8192
+    assert profile_from_kwargs({"model": "anthropic/*"}, known).max_output_tokens is None
+    assert profile_from_kwargs({"model": "openai/unknown"}, known).max_output_tokens is None
+    assert asked == ["anthropic/claude-sonnet-4-5", "openai/unknown"]  # never for a wildcard
+
+
+def test_litellm_model_map_knows_claude_and_not_a_local_model() -> None:
+    assert profile_from_kwargs({"model": "anthropic/claude-sonnet-4-5"}).max_output_tokens == 64000
+    assert profile_from_kwargs({"model": "openai/qwen2.5-coder:14b"}).max_output_tokens is None
