@@ -46,6 +46,7 @@ from litellm_plugins.core.claude_credential import (
 from litellm_plugins.core.deployment import provider_of
 from litellm_plugins.core.errors import hint_error_header
 from litellm_plugins.core.metadata_keys import MODEL_GROUP, ROTATOR_STATE, may_use_claude_pool
+from litellm_plugins.core.redaction import Secret
 from litellm_plugins.core.request_metadata import metadata_value, request_metadata
 from litellm_plugins.core.settings import NotStartedError, PluginSettings
 from litellm_plugins.rotator.cooldown import cooldown_for
@@ -507,6 +508,12 @@ class TokenRotator(CustomLogger):
             if fp is None:
                 continue
             status, headers = _status_and_headers(exception)
+            oauth = self._oauth
+            if status == 401 and oauth is not None and oauth.refresher.manages(fp):
+                # An expired OAuth access token: refresh it (the next attempt leases the new one)
+                # instead of resting the login for hours; a failed refresh cools it itself.
+                await oauth.after_unauthorized(pool, Lease(pool.name, fp, Secret(api_key)))
+                return
             if status is not None:
                 await self.report_failure(pool, fp, status, headers)
             return

@@ -166,7 +166,8 @@ class OAuthRefresher:
         self._client_id = client_id
         self._margin = margin
         self._clock = clock
-        self._http_client = http_client or (lambda: httpx.AsyncClient(trust_env=True))
+        # The HTTP client factory for the token endpoint (unit tests give an in-process one).
+        self.http_client = http_client or (lambda: httpx.AsyncClient(trust_env=True))
         self.refreshes = 0  # refresh calls this process made (the token endpoint's answer aside)
 
     @property
@@ -236,7 +237,7 @@ class OAuthRefresher:
         if self._usable(entry.pair, rejected):
             return
         self.refreshes += 1
-        async with self._http_client() as client:
+        async with self.http_client() as client:
             fresh = await request_refresh(client, self._token_url, entry.pair, self._client_id, self._clock())
         entry.pair = fresh  # the old refresh token may be spent now: never go back to it
         try:

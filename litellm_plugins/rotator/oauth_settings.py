@@ -24,6 +24,7 @@ stays the same across refreshes and restarts, and changes only when you configur
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -50,7 +51,10 @@ from litellm_plugins.rotator.oauth_refresh import (
     OAuthRefresher,
 )
 
+logger = logging.getLogger(__name__)
+
 REDIS_STORE: Final = "redis"
+LOG_STARTUP: Final = "rotator: %d OAuth pair(s) %s refresh through %s, stored in %s, %.0fs before expiry"
 PLACEHOLDER_PREFIX: Final = "claude-oauth-pair:"
 LIST_SPLIT: Final = re.compile(r"[\s,]+")
 
@@ -197,6 +201,14 @@ def build_refresher(
     settings: OAuthRefreshSettings, redis_url: str | None, clock: Callable[[], float]
 ) -> OAuthRefresher:
     """The refresher for `settings`, with the store they name."""
+    logger.info(
+        LOG_STARTUP,
+        len(settings.entries),
+        [entry.fingerprint for entry in settings.entries[:5]],
+        settings.token_url,
+        settings.store,
+        settings.margin,
+    )
     store: CredentialStore
     if settings.store == REDIS_STORE:
         assert redis_url is not None  # parse_oauth_settings refused redis without a URL

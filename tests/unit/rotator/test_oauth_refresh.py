@@ -27,6 +27,7 @@ from litellm_plugins.rotator.credential_store import (
     pair_from_document,
     pair_to_document,
 )
+from litellm_plugins.rotator.hook import TokenRotator
 from litellm_plugins.rotator.oauth_leases import REJECTED_SECONDS, TRANSIENT_SECONDS, OAuthLeases
 from litellm_plugins.rotator.oauth_refresh import (
     CLAUDE_CODE_CLIENT_ID,
@@ -37,7 +38,8 @@ from litellm_plugins.rotator.oauth_refresh import (
     refresh_body,
     refreshed_pair,
 )
-from litellm_plugins.rotator.oauth_settings import entry_for, parse_oauth_settings
+from litellm_plugins.rotator.oauth_settings import OAuthRefreshSettings, entry_for, parse_oauth_settings
+from litellm_plugins.rotator.settings import RotatorSettings
 from litellm_plugins.rotator.token_pool import TokenPool
 from tests.fakes.anthropic_oauth import FakeOAuthServer
 
@@ -360,6 +362,32 @@ def test_a_ready_lease_carries_the_access_token_and_keeps_the_entry_fingerprint(
     ready = asyncio.run(leases.ready(pool, lease))
     assert ready is not None and ready.token == fake.issued[0].access_token
     assert ready.fingerprint == entry.fingerprint == fingerprint(entry.placeholder)
+
+
+class Unauthorized(Exception):
+    status_code = 401
+
+
+def test_a_401_outside_the_pool_client_refreshes_the_pair_instead_of_resting_it(tmp_path: Path) -> None:
+    """OpenAI-format requests to Anthropic fail through LiteLLM's failure hook, not the pool client."""
+    entry = entry_for(pair(NOW + 3600), "test")
+    oauth = OAuthRefreshSettings((entry,), store=str(tmp_path / "store.json"), token_url=TOKEN_URL)
+    rotator = TokenRotator(RotatorSettings(mode="rotate", oauth=oauth), clock=Clock())
+    fake = FakeOAuthServer({REFRESH: ACCESS})
+    assert rotator._oauth is not None  # the in-process token endpoint instead of the network
+    rotator._oauth.refresher.http_client = lambda: httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=fake.app)
+    )
+    lease = asyncio.run(rotator.lease(rotator.pool(), None))
+    assert lease is not None and lease.token == ACCESS
+    asyncio.run(
+        rotator.async_post_call_failure_deployment_hook({"api_key": ACCESS}, Unauthorized(), "acompletion")
+    )
+    assert fake.refreshes == 1
+    [row] = rotator.status()
+    assert row["healthy"] is True and row["fingerprint"] == entry.fingerprint
+    following = asyncio.run(rotator.lease(rotator.pool(), None))
+    assert following is not None and following.token == fake.issued[0].access_token
 
 
 # -- settings -----------------------------------------------------------------------------------------
