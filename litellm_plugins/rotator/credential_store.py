@@ -40,7 +40,6 @@ REDIS_PREFIX: Final = "litellm_plugins:oauth"
 LOCK_SECONDS: Final = 30.0
 LOCK_POLL_SECONDS: Final = 0.05
 FILE_VERSION: Final = 1
-LOG_STORE_FAILED: Final = "oauth store: %s for entry %s failed (%s); using this process's pair"
 RELEASE_SCRIPT: Final = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 )

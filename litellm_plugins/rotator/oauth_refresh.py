@@ -47,6 +47,9 @@ DEFAULT_SCOPES: Final = (
 DEFAULT_MARGIN_SECONDS: Final = 300.0
 REQUEST_TIMEOUT_SECONDS: Final = 15.0
 LOG_REFRESHED: Final = "oauth refresh: entry %s refreshed; the access token now expires at %s"
+LOG_STORE_FAILED: Final = (
+    "oauth refresh: %s the credential store for entry %s failed (%s); using this process's pair"
+)
 LOG_ADOPTED: Final = "oauth refresh: entry %s took the pair another worker refreshed"
 LOG_SAVE_FAILED: Final = (
     "oauth refresh: entry %s was refreshed but the credential store refused it (%s): fix "
@@ -206,7 +209,11 @@ class OAuthRefresher:
     async def _load(self, fp: str, entry: _Entry) -> None:
         if entry.loaded:
             return
-        stored = await self._store.load(fp)
+        try:
+            stored = await self._store.load(fp)
+        except Exception as error:  # noqa: BLE001 - serve the pair this process has; try again next time
+            logger.warning(LOG_STORE_FAILED, "reading", fp, type(error).__name__)
+            return
         if stored is not None:
             entry.pair = stored  # refreshed from the configured pair earlier: newer than it
         entry.loaded = True

@@ -269,6 +269,22 @@ def test_a_store_from_an_earlier_run_wins_over_the_configured_pair(tmp_path: Pat
     assert fake.calls == []
 
 
+class BrokenStore(MemoryCredentialStore):
+    async def load(self, entry: str) -> OAuthPair | None:
+        raise ConnectionError("store down")
+
+
+def test_an_unreadable_store_serves_the_configured_pair_and_fails_only_a_refresh() -> None:
+    fake = FakeOAuthServer({REFRESH: ACCESS})
+    assert (
+        asyncio.run(refresher(fake, BrokenStore(), pair(NOW + 3600), Clock()).access_token("fp:entry"))
+        == ACCESS
+    )
+    with pytest.raises(RefreshFailed, match="credential store unavailable"):
+        asyncio.run(refresher(fake, BrokenStore(), pair(NOW + 1), Clock()).access_token("fp:entry"))
+    assert fake.calls == []  # no refresh without the store: its lock is what makes it the only one
+
+
 def test_a_401_refreshes_unless_another_worker_already_did(tmp_path: Path) -> None:
     fake = FakeOAuthServer({REFRESH: ACCESS})
     subject = refresher(fake, MemoryCredentialStore(), pair(None), Clock())
