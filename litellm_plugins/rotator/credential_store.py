@@ -130,6 +130,12 @@ def write_private_file(path: Path, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+    # The rename itself must survive a crash too: the old refresh token is already spent.
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 class FileCredentialStore:
