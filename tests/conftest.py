@@ -82,7 +82,7 @@ def proxy(openai_fake: FakeOpenAIChat, tmp_path_factory: pytest.TempPathFactory)
 
 
 # A whole Claude credential (the bundle logs only `sk-ant-xxxx***` or a fingerprint).
-CLAUDE_CREDENTIAL = re.compile(r"sk-ant-(?:oat|api)\d\d-[A-Za-z0-9_\-]{12,}")
+CLAUDE_CREDENTIAL = re.compile(r"sk-ant-(?:oat|ort|api)\d\d-[A-Za-z0-9_\-]{12,}")  # ort: refresh tokens
 
 
 @pytest.fixture(scope="session", autouse=True)

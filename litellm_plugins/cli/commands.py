@@ -53,9 +53,11 @@ def _self_command() -> str:
 
 
 def pool_configured(environ: Mapping[str, str]) -> bool:
-    """The proxy serves Claude from CLAUDE_OAUTH_TOKENS (unless CLAUDE_TOKEN_MODE=passthrough)."""
+    """The proxy serves Claude from CLAUDE_OAUTH_TOKENS or OAuth pairs (CLAUDE_OAUTH_CREDENTIALS,
+    CLAUDE_OAUTH_PAIRS), unless CLAUDE_TOKEN_MODE=passthrough."""
     mode = (environ.get("CLAUDE_TOKEN_MODE") or "rotate").strip().lower()
-    return bool((environ.get("CLAUDE_OAUTH_TOKENS") or "").strip()) and mode != "passthrough"
+    pooled = ("CLAUDE_OAUTH_TOKENS", "CLAUDE_OAUTH_CREDENTIALS", "CLAUDE_OAUTH_PAIRS")
+    return any((environ.get(name) or "").strip() for name in pooled) and mode != "passthrough"
 
 
 def port_in_use(host: str, port: int) -> str | None:

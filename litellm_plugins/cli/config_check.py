@@ -300,7 +300,7 @@ def check_pool(config: Mapping[str, Any], environ: Mapping[str, str]) -> list[Pr
         settings = parse_rotator_settings(parse_settings(config.get("litellm_plugins")), environ)
     except SettingsError as error:
         return [Problem("error", "rotator", str(error))]
-    if not settings.claude_tokens:
+    if not settings.claude_tokens and settings.oauth is None:
         return []
     for deployment in config.get("model_list") or []:
         params = deployment.get("litellm_params") if isinstance(deployment, Mapping) else None

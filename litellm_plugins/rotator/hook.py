@@ -46,6 +46,7 @@ from litellm_plugins.core.claude_credential import (
 from litellm_plugins.core.deployment import provider_of
 from litellm_plugins.core.errors import hint_error_header
 from litellm_plugins.core.metadata_keys import MODEL_GROUP, ROTATOR_STATE, may_use_claude_pool
+from litellm_plugins.core.redaction import Secret
 from litellm_plugins.core.request_metadata import metadata_value, request_metadata
 from litellm_plugins.core.settings import NotStartedError, PluginSettings
 from litellm_plugins.rotator.cooldown import cooldown_for
@@ -55,6 +56,8 @@ from litellm_plugins.rotator.failover_client import (
     pool_exhausted_error,
     pool_exhausted_rate_limit_error,
 )
+from litellm_plugins.rotator.oauth_leases import OAuthLeases
+from litellm_plugins.rotator.oauth_settings import build_refresher
 from litellm_plugins.rotator.settings import CLAUDE_POOL, MODES, RotatorSettings, parse_rotator_settings
 from litellm_plugins.rotator.shared_state import SharedPoolState
 from litellm_plugins.rotator.token_pool import Lease, TokenPool
@@ -176,6 +179,7 @@ class TokenRotator(CustomLogger):
         self._shared = shared
         self._pools: dict[str, TokenPool] | None = None
         self._group_pools: dict[str, str] = {}
+        self._oauth: OAuthLeases | None = None  # self-refreshing entries of the Claude pool
         if settings is not None:
             self._build(settings)
 
@@ -187,7 +191,12 @@ class TokenRotator(CustomLogger):
 
     def _build(self, settings: RotatorSettings) -> None:
         self._settings = settings
-        pools = {CLAUDE_POOL: TokenPool(CLAUDE_POOL, settings.claude_tokens, settings.strategy, self._clock)}
+        claude_tokens = settings.claude_tokens
+        if settings.oauth is not None:  # the pool holds a placeholder per pair; leases get its access token
+            claude_tokens += tuple(entry.placeholder for entry in settings.oauth.entries)
+            refresher = build_refresher(settings.oauth, settings.redis_url, self._clock)
+            self._oauth = OAuthLeases(refresher, self._cool_entry)
+        pools = {CLAUDE_POOL: TokenPool(CLAUDE_POOL, claude_tokens, settings.strategy, self._clock)}
         for named in settings.named_pools:
             pools[named.name] = TokenPool(named.name, named.tokens, named.strategy, self._clock)
             for group in named.model_groups:
@@ -247,6 +256,26 @@ class TokenRotator(CustomLogger):
     async def lease(
         self, pool: TokenPool, session: str | None, exclude: frozenset[str] = frozenset()
     ) -> Lease | None:
+        """A healthy token of `pool`; an OAuth pair's lease carries its current (refreshed) access token."""
+        tried = set(exclude)
+        for _ in range(len(pool) + 1):
+            lease = await self._select_lease(pool, session, frozenset(tried))
+            if lease is None or self._oauth is None or not self._oauth.manages(lease):
+                return lease
+            ready = await self._oauth.ready(pool, lease)
+            if ready is not None:
+                return ready
+            tried.add(lease.fingerprint)  # its refresh failed: logged and cooled
+        return None
+
+    async def _cool_entry(self, pool: TokenPool, fp: str, seconds: float, reason: str) -> None:
+        until = pool.cool(fp, seconds, reason)
+        if self._shared is not None and until is not None:
+            await self._shared.set_cooling(pool.name, fp, until, until - self._clock(), reason)
+
+    async def _select_lease(
+        self, pool: TokenPool, session: str | None, exclude: frozenset[str] = frozenset()
+    ) -> Lease | None:
         preferred = None
         if self._shared is not None and session:
             preferred = await self._shared.session_token(pool.name, session)
@@ -300,12 +329,25 @@ class TokenRotator(CustomLogger):
 
     def _failover_callbacks(self, pool: TokenPool, state: dict[str, Any], url: str) -> Callable[..., Any]:
         tried: set[str] = set()
+        refreshed: set[str] = set()
         session = state.get("session")
 
         async def on_failure(lease: Lease, status: int, headers: Mapping[str, str]) -> Lease | None:
             tried.add(lease.fingerprint)
             if isinstance(state.get("failovers"), list):  # read by the request log
                 state["failovers"].append(f"{pool.name} {lease.fingerprint} HTTP {status}")
+            oauth = self._oauth
+            if (
+                status == 401
+                and oauth is not None
+                and oauth.manages(lease)
+                and lease.fingerprint not in refreshed
+            ):
+                refreshed.add(lease.fingerprint)  # an expired access token: refresh and retry, once
+                fresh = await oauth.after_unauthorized(pool, lease)
+                if fresh is not None:
+                    return fresh
+                return await self.lease(pool, session, frozenset(tried))  # refresh failed: cooled
             await self.report_failure(pool, lease.fingerprint, status, headers)
             following = await self.lease(pool, session, frozenset(tried))
             if following is None and status in (429, 529):
@@ -461,9 +503,17 @@ class TokenRotator(CustomLogger):
         assert self._pools is not None
         for pool in self._pools.values():
             fp = pool.owns(api_key)
+            if fp is None and self._oauth is not None and pool.name == CLAUDE_POOL:
+                fp = self._oauth.refresher.owner_of(api_key)
             if fp is None:
                 continue
             status, headers = _status_and_headers(exception)
+            oauth = self._oauth
+            if status == 401 and oauth is not None and oauth.refresher.manages(fp):
+                # An expired OAuth access token: refresh it (the next attempt leases the new one)
+                # instead of resting the login for hours; a failed refresh cools it itself.
+                await oauth.after_unauthorized(pool, Lease(pool.name, fp, Secret(api_key)))
+                return
             if status is not None:
                 await self.report_failure(pool, fp, status, headers)
             return

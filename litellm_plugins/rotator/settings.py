@@ -5,6 +5,7 @@ Environment:
     CLAUDE_OAUTH_TOKENS=sk-ant-oat01-...,sk-ant-oat01-...   the built-in pool for Anthropic's API
     CLAUDE_TOKEN_MODE=rotate          rotate (server picks a pooled token) | passthrough (client's own)
     CLAUDE_POOL_STRATEGY=balanced     balanced | sequential
+    CLAUDE_OAUTH_CREDENTIALS=/secrets/claude.json,...   self-refreshing entries (see oauth_settings.py)
     REDIS_URL=redis://127.0.0.1:6379  share cooldowns and stickiness between workers and replicas
 
 config.yaml:
@@ -28,6 +29,7 @@ from typing import Any, Final
 
 from litellm_plugins.core.deployment import DEFAULT_ANTHROPIC_HOSTS, is_anthropic_api, parse_anthropic_hosts
 from litellm_plugins.core.settings import PluginSettings, SettingsError
+from litellm_plugins.rotator.oauth_settings import OAuthRefreshSettings, parse_oauth_settings
 from litellm_plugins.rotator.token_pool import STRATEGIES
 
 CLAUDE_POOL: Final = "claude"
@@ -51,6 +53,7 @@ class RotatorSettings:
     redis_url: str | None = None
     anthropic_hosts: frozenset[str] = frozenset(DEFAULT_ANTHROPIC_HOSTS)
     named_pools: tuple[NamedPoolSettings, ...] = field(default_factory=tuple)
+    oauth: OAuthRefreshSettings | None = None  # self-refreshing entries (rotator/oauth_settings.py)
 
     def is_anthropic_api(self, api_base: str | None) -> bool:
         return is_anthropic_api(api_base, self.anthropic_hosts)
@@ -86,7 +89,9 @@ def parse_rotator_settings(
                 "(sk-ant-oat01-... from `claude setup-token`, or sk-ant-api03-... keys), "
                 "comma-separated; one entry is something else"
             )
-    mode = (environ.get("CLAUDE_TOKEN_MODE") or ("rotate" if tokens else "passthrough")).strip().lower()
+    oauth = parse_oauth_settings(environ, redis_url_from(environ))
+    pooled = bool(tokens) or oauth is not None
+    mode = (environ.get("CLAUDE_TOKEN_MODE") or ("rotate" if pooled else "passthrough")).strip().lower()
     if mode not in MODES:
         raise SettingsError(f"CLAUDE_TOKEN_MODE must be rotate or passthrough, got {mode!r}")
     strategy = (environ.get("CLAUDE_POOL_STRATEGY") or "balanced").strip().lower()
@@ -125,4 +130,5 @@ def parse_rotator_settings(
         redis_url=redis_url_from(environ),
         anthropic_hosts=hosts,
         named_pools=tuple(named),
+        oauth=oauth,
     )

@@ -7,7 +7,9 @@ and the fake rejects what the real API rejects:
 - a wrong or missing credential (401 "invalid x-api-key"). Accepted: an API key as `x-api-key`
   or as `Authorization: Bearer` (the anthropic SDK 2.x sends it so), or an OAuth bearer token
   with `oauth-2025-04-20` in `anthropic-beta` (without it: 401 "OAuth authentication is
-  currently not supported."). A non-empty `x-api-key` header decides alone;
+  currently not supported."). A non-empty `x-api-key` header decides alone. An OAuth access token
+  that was refreshed away or expired (`replace_oauth_token`, `expire_oauth_token`; the fake OAuth
+  token endpoint in `anthropic_oauth.py` calls them) gets the real 401 "OAuth token has expired.";
 - a missing (or non-date) `anthropic-version` header;
 - unknown top-level keys ("<key>: Extra inputs are not permitted"), missing `model`,
   `max_tokens` or `messages`, `max_tokens` above the model's output limit, unknown models
@@ -101,6 +103,8 @@ THINKING_LOOP_MESSAGE = (
     "from previous turns. To avoid this requirement, disable `thinking`. Please consult our documentation "
     "at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
 )
+
+OAUTH_EXPIRED_MESSAGE = "OAuth token has expired. Please obtain a new token or refresh your existing token."
 
 ERROR_TYPES: dict[int, str] = {
     400: "invalid_request_error",
@@ -243,6 +247,7 @@ class FakeAnthropic(FakeUpstream):
         self.requests = RequestLog()
         self.faults: deque[Fault] = deque()
         self.credential_faults: dict[str, Fault] = {}
+        self.expired_tokens: frozenset[str] = frozenset()
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         self.app = Starlette(
             routes=[
@@ -274,6 +279,18 @@ class FakeAnthropic(FakeUpstream):
         fault = rate_limit_fault(reset_at, retry_after)
         self.set_credential_fault(credential, fault)
         return fault
+
+    def replace_oauth_token(self, old: str | None, new: str) -> None:
+        """Accept `new` from now on and refuse `old` as expired (an OAuth refresh)."""
+        kept = tuple(token for token in self.oauth_tokens if token != old)
+        self.oauth_tokens = (*kept, new)
+        if old:
+            self.expired_tokens = self.expired_tokens | {old}
+
+    def expire_oauth_token(self, token: str) -> None:
+        """`token` expires now: Anthropic answers it with 401 until it is refreshed."""
+        self.oauth_tokens = tuple(item for item in self.oauth_tokens if item != token)
+        self.expired_tokens = self.expired_tokens | {token}
 
     def attempts(self, credential: str) -> int:
         """`/v1/messages` requests that authenticated with `credential`, whatever they got back."""
@@ -329,7 +346,7 @@ class FakeAnthropic(FakeUpstream):
         body = recorded.body
         try:
             recorded.credential = authenticate(
-                recorded.headers, recorded.betas, self.api_keys, self.oauth_tokens
+                recorded.headers, recorded.betas, self.api_keys, self.oauth_tokens, self.expired_tokens
             )
             check_version(recorded.header("anthropic-version"))
         except RequestRejected as rejected:
@@ -403,7 +420,11 @@ class FakeAnthropic(FakeUpstream):
 
 # -- validation (pure) -------------------------------------------------------------------------
 def authenticate(
-    headers: dict[str, str], betas: tuple[str, ...], api_keys: tuple[str, ...], oauth_tokens: tuple[str, ...]
+    headers: dict[str, str],
+    betas: tuple[str, ...],
+    api_keys: tuple[str, ...],
+    oauth_tokens: tuple[str, ...],
+    expired_tokens: frozenset[str] = frozenset(),
 ) -> str:
     api_key = headers.get("x-api-key", "")
     if api_key:
@@ -418,6 +439,8 @@ def authenticate(
         if OAUTH_BETA not in betas:
             raise RequestRejected(401, "OAuth authentication is currently not supported.")
         return token
+    if token and token in expired_tokens:
+        raise RequestRejected(401, OAUTH_EXPIRED_MESSAGE)
     raise RequestRejected(401, "invalid x-api-key")
 
 

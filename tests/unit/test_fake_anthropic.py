@@ -141,6 +141,20 @@ def test_oauth_bearer_needs_the_oauth_beta(fake: FakeAnthropic) -> None:
     assert fake.requests.last("/v1/messages").credential == KEY
 
 
+def test_a_refreshed_away_or_expired_oauth_token_gets_the_real_401() -> None:
+    fake = FakeAnthropic(oauth_tokens=("sk-ant-oat01-old-" + "o" * 20,)).start()
+    try:
+        old, new = "sk-ant-oat01-old-" + "o" * 20, "sk-ant-oat01-new-" + "n" * 20
+        fake.replace_oauth_token(old, new)
+        expired = "OAuth token has expired. Please obtain a new token or refresh your existing token."
+        assert_error(post(fake, body(), oauth_headers(old)), 401, "authentication_error", expired)
+        assert post(fake, body(), oauth_headers(new)).status_code == 200
+        fake.expire_oauth_token(new)
+        assert_error(post(fake, body(), oauth_headers(new)), 401, "authentication_error", expired)
+    finally:
+        fake.stop()
+
+
 def test_anthropic_version_is_required(fake: FakeAnthropic) -> None:
     response = post(fake, body(), {"x-api-key": KEY})
     assert_error(response, 400, "invalid_request_error", "anthropic-version: header is required")

@@ -215,5 +215,25 @@ def test_a_token_pool_without_any_anthropic_deployment() -> None:
     assert errors(run(copy.deepcopy(example()), env)) == []
 
 
+def test_oauth_pairs_are_validated_with_a_fix(tmp_path: Any) -> None:
+    pair = f"sk-ant-oat01-{'p' * 40}:sk-ant-ort01-{'q' * 40}"
+    [problem] = errors(run(example(), {**GOOD_ENV, "CLAUDE_OAUTH_PAIRS": pair}))
+    assert "CLAUDE_OAUTH_STORE=" in problem and "sk-ant-o" not in problem
+    store = tmp_path / "claude-oauth.json"
+    store.write_text("{}")
+    store.chmod(0o644)
+    env = {**GOOD_ENV, "CLAUDE_OAUTH_PAIRS": pair, "CLAUDE_OAUTH_STORE": str(store)}
+    [problem] = errors(run(example(), env))
+    assert f"chmod 600 {store}" in problem
+    store.chmod(0o600)
+    assert errors(run(example(), env)) == []
+    config = example()
+    config["model_list"] = [d for d in config["model_list"] if not d["model_name"].startswith("anthropic")]
+    config["router_settings"]["fallbacks"] = []
+    config["litellm_plugins"]["model_aliases"] = {}
+    [problem] = errors(run(config, env))
+    assert "never be used" in problem
+
+
 def test_not_a_mapping() -> None:
     assert errors(run(["not", "a", "config"]))
