@@ -4,7 +4,8 @@
                           [--no-create] [--effective-config PATH]   (Docker: docker-compose.yml)
     litellm-plugins pool [--url http://127.0.0.1:4000] [--env-file .env] [--json]
     litellm-plugins check [--config config.yaml] [--env-file .env]
-    litellm-plugins claude-settings [--url ...] [--client NAME] [--model M] [--passthrough] [--write PATH]
+    litellm-plugins claude-settings [--url ...] [--config config.yaml] [--client NAME] [--model M]
+                                    [--passthrough] [--write PATH]
     litellm-plugins --version
 
 `serve` is the quick start: it creates `.env` secrets and `config.yaml` when missing, loads `.env`
@@ -14,8 +15,9 @@ print the Claude Code settings, and runs `litellm --config` on the result.
 
 `claude-settings` prints the settings for the user's path (:func:`quickstart.settings_path`): their
 own Claude login by default, the proxy's pool when CLAUDE_OAUTH_TOKENS is set and the client may
-use it, a provider group with `--model <group>`. With no proxy token to print it exits 2 and says
-where it looked; `--write` keeps the previous file as `<name>.bak`.
+use it, a provider group with `--model <group>`, plus the `/model` rows and context windows of
+the config's live groups (:mod:`litellm_plugins.cli.claude_picker`). With no proxy token to print
+it exits 2 and says where it looked; `--write` keeps the previous file as `<name>.bak`.
 """
 
 from __future__ import annotations
@@ -242,10 +244,26 @@ def backup_path(target: Path) -> Path:
     return target.with_name(target.name + ".bak")
 
 
+def is_user_settings(target: Path, environ: Mapping[str, str]) -> bool:
+    """`~/.claude/settings.json` (or `$CLAUDE_CONFIG_DIR/settings.json`): the one settings file of
+    the user's own that Claude Code honours `modelPicker` from (not a project's)."""
+    folder = environ.get("CLAUDE_CONFIG_DIR") or str(Path.home() / ".claude")
+    return target.resolve() == (Path(folder).expanduser() / "settings.json").resolve()
+
+
+def live_groups_config(config_path: Path) -> dict | None:
+    """The config with only the live groups, read as `serve` reads it (None: there is no config)."""
+    if not config_path.is_file():
+        return None
+    document = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    return quickstart.live_config(document, os.environ)[0]
+
+
 def claude_settings(args: argparse.Namespace) -> int:
     import json
 
     from litellm_plugins.auth.proxy_tokens import load_auth_settings
+    from litellm_plugins.cli import claude_picker
     from litellm_plugins.core.settings import SettingsError
 
     env_file = Path(args.env_file).resolve()
@@ -255,6 +273,19 @@ def claude_settings(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(f"litellm-plugins claude-settings: {error}", file=sys.stderr)
         return 2
+    config_path = Path(args.config)
+    try:
+        config = live_groups_config(config_path)
+        rows = claude_picker.picker_rows(config) if config is not None else []
+    except (yaml.YAMLError, SettingsError) as error:
+        print(f"litellm-plugins claude-settings: {config_path}: {error}", file=sys.stderr)
+        return 2
+    if config is None:
+        print(
+            f"litellm-plugins claude-settings: {config_path} not found, so no /model rows or context "
+            "windows (pass --config)",
+            file=sys.stderr,
+        )
     tokens = {token.name: token for token in auth.registry.tokens}
     if not tokens:
         print(
@@ -282,12 +313,18 @@ def claude_settings(args: argparse.Namespace) -> int:
     ):
         if value:
             env[variable] = value
+    if config is not None:
+        every_model_group = args.model if path == quickstart.PROVIDER else None
+        env.update(claude_picker.context_env(config, every_model_group))
     print(
         f"litellm-plugins claude-settings: client {token.name}, {quickstart.PATH_DESCRIPTIONS[path]}",
         file=sys.stderr,
     )
     if not args.write:
-        print(json.dumps({"env": env}, indent=2))
+        block: dict = {"env": env}
+        if rows:
+            block["modelPicker"] = {"options": rows}  # for ~/.claude/settings.json only
+        print(json.dumps(block, indent=2))
         return 0
     target = Path(args.write).expanduser()
     if target.is_dir() or not target.suffix:
@@ -311,6 +348,14 @@ def claude_settings(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     settings["env"] = {**merged_env, **env}
+    if rows and is_user_settings(target, os.environ):
+        settings["modelPicker"] = claude_picker.merged_picker(settings.get("modelPicker"), rows)
+    elif rows:
+        print(
+            f"litellm-plugins claude-settings: the /model rows are not written into {target}: Claude Code "
+            "reads modelPicker only from your user settings (`--write ~`)",
+            file=sys.stderr,
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         backup = backup_path(target)
@@ -407,6 +452,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     url(settings_parser)
     env_file(settings_parser)
+    settings_parser.add_argument(
+        "--config",
+        default="config.yaml",
+        help="the proxy config (raw or serve's effective one): its live groups become /model rows",
+    )
     settings_parser.add_argument(
         "--client", help="which PROXY_STATIC_TOKENS client's token to use (needed with several)"
     )
