@@ -176,21 +176,26 @@ def picker_rows(config: Mapping[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
-def context_env(config: Mapping[str, Any], every_model_group: str | None) -> dict[str, str]:
+def context_env(config: Mapping[str, Any], only_groups: Sequence[str] | None) -> dict[str, str]:
     """The context-window variables for Claude Code's env block.
 
-    `every_model_group`: the group every Claude Code model goes to (`claude-settings --model` on
-    the provider path), else None (Claude is the main model, groups are picked in `/model`).
+    `only_groups`: the groups every Claude Code model goes to (`claude-settings --model` on the
+    provider path, with its `--haiku-model` ...), else None (Claude is the main model, groups are
+    picked in `/model`). One value has to cover several models, so it is the smallest declared
+    window among them: none is overrun, a larger one compacts early.
     """
     facts = {fact.name: fact for fact in group_facts(config)}
-    if every_model_group is not None:
-        fact = facts.get(every_model_group)
-        if fact is None or fact.max_input_tokens is None:
+    if only_groups is not None:
+        windows = [
+            window
+            for group in dict.fromkeys(only_groups)
+            if group in facts and (window := facts[group].max_input_tokens) is not None
+        ]
+        if not windows:
             return {}
-        window = str(fact.max_input_tokens)
-        return {MAX_CONTEXT_TOKENS: window, AUTO_COMPACT_WINDOW: window}
-    # One value covers every model Claude Code does not recognize: the smallest window among the
-    # picker's rows without behavesAs, so none of them is overrun (larger ones compact early).
+        return {MAX_CONTEXT_TOKENS: str(min(windows)), AUTO_COMPACT_WINDOW: str(min(windows))}
+    # CLAUDE_CODE_MAX_CONTEXT_TOKENS covers the models Claude Code does not recognize: the rows
+    # without behavesAs (the auto-compact window would cap Claude's own models too: not set).
     unknown = [
         window
         for row in picker_rows(config)

@@ -256,6 +256,8 @@ def live_groups_config(config_path: Path) -> dict | None:
     if not config_path.is_file():
         return None
     document = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    if not isinstance(document, Mapping):
+        raise yaml.YAMLError("not a YAML mapping (model_list, litellm_settings, ...)")
     return quickstart.live_config(document, os.environ)[0]
 
 
@@ -273,19 +275,6 @@ def claude_settings(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(f"litellm-plugins claude-settings: {error}", file=sys.stderr)
         return 2
-    config_path = Path(args.config)
-    try:
-        config = live_groups_config(config_path)
-        rows = claude_picker.picker_rows(config) if config is not None else []
-    except (yaml.YAMLError, SettingsError) as error:
-        print(f"litellm-plugins claude-settings: {config_path}: {error}", file=sys.stderr)
-        return 2
-    if config is None:
-        print(
-            f"litellm-plugins claude-settings: {config_path} not found, so no /model rows or context "
-            "windows (pass --config)",
-            file=sys.stderr,
-        )
     tokens = {token.name: token for token in auth.registry.tokens}
     if not tokens:
         print(
@@ -302,6 +291,19 @@ def claude_settings(args: argparse.Namespace) -> int:
         names = ", ".join(sorted(tokens))
         print(f"litellm-plugins claude-settings: choose a client with --client ({names})", file=sys.stderr)
         return 2
+    config_path = Path(args.config)
+    try:
+        config = live_groups_config(config_path)
+        rows = claude_picker.picker_rows(config) if config is not None else []
+    except (yaml.YAMLError, SettingsError) as error:
+        print(f"litellm-plugins claude-settings: {config_path}: {error}", file=sys.stderr)
+        return 2
+    if config is None:
+        print(
+            f"litellm-plugins claude-settings: {config_path} not found, so no /model rows or context "
+            "windows (pass --config)",
+            file=sys.stderr,
+        )
     path = quickstart.settings_path(
         pool_configured(os.environ), token.may_use_pool, args.model, args.passthrough
     )
@@ -314,8 +316,9 @@ def claude_settings(args: argparse.Namespace) -> int:
         if value:
             env[variable] = value
     if config is not None:
-        every_model_group = args.model if path == quickstart.PROVIDER else None
-        env.update(claude_picker.context_env(config, every_model_group))
+        # Path 3: every Claude Code model is one of these groups (no Claude at all).
+        only_groups = [env[name] for name in ("ANTHROPIC_MODEL", *quickstart.MODEL_DEFAULTS) if name in env]
+        env.update(claude_picker.context_env(config, only_groups if path == quickstart.PROVIDER else None))
     print(
         f"litellm-plugins claude-settings: client {token.name}, {quickstart.PATH_DESCRIPTIONS[path]}",
         file=sys.stderr,

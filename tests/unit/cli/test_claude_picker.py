@@ -76,17 +76,22 @@ def test_a_wrong_behaves_as_says_which_group_and_what_to_write() -> None:
         claude_picker.picker_rows(config(deployment("glm", "anthropic/glm-4.6", behaves_as="gpt-5")))
 
 
-def test_one_group_for_every_model_gets_its_window_as_the_context_and_the_compact_window() -> None:
+def test_the_groups_of_every_model_give_their_smallest_window_as_context_and_compact_window() -> None:
     document = config(
         deployment("deepseek", "anthropic/deepseek-chat", max_input_tokens=128000),
         deployment("deepseek", "openai/deepseek-chat", max_input_tokens=64000),  # the smallest wins
         deployment("openai", "openai/gpt-4.1"),
     )
-    assert claude_picker.context_env(document, "deepseek") == {
+    assert claude_picker.context_env(document, ["deepseek"] * 4) == {
         "CLAUDE_CODE_MAX_CONTEXT_TOKENS": "64000",
         "CLAUDE_CODE_AUTO_COMPACT_WINDOW": "64000",
     }
-    assert claude_picker.context_env(document, "openai") == {}  # no window declared: nothing to say
+    assert claude_picker.context_env(document, ["openai"]) == {}  # no window declared: nothing to say
+    # `--model openai --haiku-model deepseek`: one value for both, so deepseek's is not overrun.
+    assert (
+        claude_picker.context_env(document, ["openai", "deepseek"])["CLAUDE_CODE_MAX_CONTEXT_TOKENS"]
+        == "64000"
+    )
 
 
 def test_with_claude_as_the_main_model_only_unrecognized_rows_set_the_context_window() -> None:
