@@ -4,7 +4,8 @@
                           [--no-create] [--effective-config PATH]   (Docker: docker-compose.yml)
     litellm-plugins pool [--url http://127.0.0.1:4000] [--env-file .env] [--json]
     litellm-plugins check [--config config.yaml] [--env-file .env]
-    litellm-plugins claude-settings [--url ...] [--client NAME] [--model M] [--passthrough] [--write PATH]
+    litellm-plugins claude-settings [--url ...] [--config config.yaml] [--client NAME] [--model M]
+                                    [--passthrough] [--write PATH]
     litellm-plugins --version
 
 `serve` is the quick start: it creates `.env` secrets and `config.yaml` when missing, loads `.env`
@@ -14,8 +15,9 @@ print the Claude Code settings, and runs `litellm --config` on the result.
 
 `claude-settings` prints the settings for the user's path (:func:`quickstart.settings_path`): their
 own Claude login by default, the proxy's pool when CLAUDE_OAUTH_TOKENS is set and the client may
-use it, a provider group with `--model <group>`. With no proxy token to print it exits 2 and says
-where it looked; `--write` keeps the previous file as `<name>.bak`.
+use it, a provider group with `--model <group>`, plus the `/model` rows and context windows of
+the config's live groups (:mod:`litellm_plugins.cli.claude_picker`). With no proxy token to print
+it exits 2 and says where it looked; `--write` keeps the previous file as `<name>.bak`.
 """
 
 from __future__ import annotations
@@ -244,10 +246,28 @@ def backup_path(target: Path) -> Path:
     return target.with_name(target.name + ".bak")
 
 
+def is_user_settings(target: Path, environ: Mapping[str, str]) -> bool:
+    """`~/.claude/settings.json` (or `$CLAUDE_CONFIG_DIR/settings.json`): the one settings file of
+    the user's own that Claude Code honours `modelPicker` from (not a project's)."""
+    folder = environ.get("CLAUDE_CONFIG_DIR") or str(Path.home() / ".claude")
+    return target.resolve() == (Path(folder).expanduser() / "settings.json").resolve()
+
+
+def live_groups_config(config_path: Path) -> dict | None:
+    """The config with only the live groups, read as `serve` reads it (None: there is no config)."""
+    if not config_path.is_file():
+        return None
+    document = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    if not isinstance(document, Mapping):
+        raise yaml.YAMLError("not a YAML mapping (model_list, litellm_settings, ...)")
+    return quickstart.live_config(document, os.environ)[0]
+
+
 def claude_settings(args: argparse.Namespace) -> int:
     import json
 
     from litellm_plugins.auth.proxy_tokens import load_auth_settings
+    from litellm_plugins.cli import claude_picker
     from litellm_plugins.core.settings import SettingsError
 
     env_file = Path(args.env_file).resolve()
@@ -273,6 +293,19 @@ def claude_settings(args: argparse.Namespace) -> int:
         names = ", ".join(sorted(tokens))
         print(f"litellm-plugins claude-settings: choose a client with --client ({names})", file=sys.stderr)
         return 2
+    config_path = Path(args.config)
+    try:
+        config = live_groups_config(config_path)
+        rows = claude_picker.picker_rows(config) if config is not None else []
+    except (yaml.YAMLError, SettingsError) as error:
+        print(f"litellm-plugins claude-settings: {config_path}: {error}", file=sys.stderr)
+        return 2
+    if config is None:
+        print(
+            f"litellm-plugins claude-settings: {config_path} not found, so no /model rows or context "
+            "windows (pass --config)",
+            file=sys.stderr,
+        )
     path = quickstart.settings_path(
         pool_configured(os.environ), token.may_use_pool, args.model, args.passthrough
     )
@@ -284,12 +317,19 @@ def claude_settings(args: argparse.Namespace) -> int:
     ):
         if value:
             env[variable] = value
+    if config is not None:
+        # Path 3: every Claude Code model is one of these groups (no Claude at all).
+        only_groups = [env[name] for name in ("ANTHROPIC_MODEL", *quickstart.MODEL_DEFAULTS) if name in env]
+        env.update(claude_picker.context_env(config, only_groups if path == quickstart.PROVIDER else None))
     print(
         f"litellm-plugins claude-settings: client {token.name}, {quickstart.PATH_DESCRIPTIONS[path]}",
         file=sys.stderr,
     )
     if not args.write:
-        print(json.dumps({"env": env}, indent=2))
+        block: dict = {"env": env}
+        if rows:
+            block["modelPicker"] = {"options": rows}  # for ~/.claude/settings.json only
+        print(json.dumps(block, indent=2))
         return 0
     target = Path(args.write).expanduser()
     if target.is_dir() or not target.suffix:
@@ -313,6 +353,14 @@ def claude_settings(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     settings["env"] = {**merged_env, **env}
+    if rows and is_user_settings(target, os.environ):
+        settings["modelPicker"] = claude_picker.merged_picker(settings.get("modelPicker"), rows)
+    elif rows:
+        print(
+            f"litellm-plugins claude-settings: the /model rows are not written into {target}: Claude Code "
+            "reads modelPicker only from your user settings (`--write ~`)",
+            file=sys.stderr,
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         backup = backup_path(target)
@@ -409,6 +457,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     url(settings_parser)
     env_file(settings_parser)
+    settings_parser.add_argument(
+        "--config",
+        default="config.yaml",
+        help="the proxy config (raw or serve's effective one): its live groups become /model rows",
+    )
     settings_parser.add_argument(
         "--client", help="which PROXY_STATIC_TOKENS client's token to use (needed with several)"
     )

@@ -147,6 +147,17 @@ def check_model_info(config: Mapping[str, Any]) -> list[Problem]:
     ]
 
 
+def check_claude_picker(config: Mapping[str, Any]) -> list[Problem]:
+    """`model_info.behaves_as` must be a Claude model Claude Code knows (`claude-settings` refuses it)."""
+    from litellm_plugins.cli.claude_picker import group_facts
+
+    try:
+        group_facts(config)
+    except SettingsError as error:
+        return [Problem("error", "model_list[].model_info.behaves_as", str(error))]
+    return []
+
+
 def check_fallbacks(config: Mapping[str, Any]) -> list[Problem]:
     groups = set(_groups(config))
     router = config.get("router_settings") or {}
@@ -353,6 +364,7 @@ def check_config(
     problems += check_plugin_sections(config)
     problems += check_unknown_keys(config)
     problems += check_model_info(config)
+    problems += check_claude_picker(config)
     problems += check_plugins(config, config_path, load)
     return once_per_root_cause(problems)
 

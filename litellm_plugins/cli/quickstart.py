@@ -175,6 +175,9 @@ def claude_code_env(
         headers.append("x-claude-token-mode: passthrough")
     else:
         env["ANTHROPIC_AUTH_TOKEN"] = token  # Claude Code wants a credential to start
+        # `/model` lists the proxy's groups (GET /v1/models); Claude Code sends ANTHROPIC_AUTH_TOKEN
+        # with it and skips discovery without one, so the own-login path has the settings rows only.
+        env["CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"] = "1"
     env["ANTHROPIC_CUSTOM_HEADERS"] = "\n".join(headers)
     if model:
         env["ANTHROPIC_MODEL"] = model

@@ -41,6 +41,7 @@ def test_printed_settings_work_in_claude_code(openai_fake: FakeOpenAIChat, tmp_p
             check=True,
         )
         env = json.loads(printed.stdout)["env"]
+        assert env["CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"] == "1"  # Claude Code asks for /v1/models
         marker = f"settings-{uuid.uuid4().hex[:6]}"
         run = run_claude(
             f"Reply with {marker}",
@@ -50,4 +51,5 @@ def test_printed_settings_work_in_claude_code(openai_fake: FakeOpenAIChat, tmp_p
         )
         assert run.returncode == 0, f"stdout={run.stdout!r} stderr={run.stderr[-2000:]!r}"
         assert "fake-openai deepseek-chat says:" in run.stdout and marker in run.stdout
+        assert 'GET /v1/models?limit=1000 HTTP/1.1" 200' in proxy.log_text()
         assert token not in proxy.log_text()

@@ -196,6 +196,58 @@ def test_claude_settings_write_keeps_a_backup_and_says_where(tmp_path: Path) -> 
     )
 
 
+def test_claude_settings_give_the_live_groups_as_picker_rows_only_to_user_settings(tmp_path: Path) -> None:
+    shutil.copyfile(REPO_ROOT / "config.yaml.example", tmp_path / "config.yaml")
+    write_env(
+        tmp_path / ".env", {"PROXY_STATIC_TOKEN": "t" * 40, "DEEPSEEK_API_KEY": "k", "ZAI_API_KEY": "k"}
+    )
+    printed = run_cli("claude-settings", "--model", "deepseek", cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    block = json.loads(printed.stdout)
+    rows = block["modelPicker"]["options"]
+    # The live groups a user can pick by name (the `anthropic/*` groups pass the client's id on).
+    assert [row["model"] for row in rows] == ["glm", "glm-fast", "deepseek"]
+    assert rows[2]["label"] == "DeepSeek V3 (chat)" and "behavesAs" not in rows[2]
+    assert block["env"]["CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"] == "1"
+
+    project = tmp_path / "project"
+    into_project = run_cli("claude-settings", "--write", str(project), cwd=tmp_path)
+    assert into_project.returncode == 0, into_project.stderr
+    assert "modelPicker" not in json.loads((project / ".claude" / "settings.json").read_text())
+    assert "reads modelPicker only from your user settings" in into_project.stderr
+
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    mine = {"model": "my-own-model", "label": "Mine"}
+    (home / ".claude" / "settings.json").write_text(json.dumps({"modelPicker": {"options": [mine]}}))
+    env = {**base_environment(), "HOME": str(home)}
+    for _ in range(2):  # writing twice does not repeat the rows
+        written = subprocess.run(
+            [CLI, "claude-settings", "--write", "~"],
+            check=False,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert written.returncode == 0, written.stderr
+    user = json.loads((home / ".claude" / "settings.json").read_text())
+    assert user["modelPicker"]["options"] == [mine, *rows]
+
+
+def test_claude_settings_refuse_a_behaves_as_claude_code_would_not_know(tmp_path: Path) -> None:
+    text = (REPO_ROOT / "config.yaml.example").read_text()
+    (tmp_path / "config.yaml").write_text(text.replace("display_name: Kimi for Coding", "behaves_as: kimi"))
+    write_env(tmp_path / ".env", {"PROXY_STATIC_TOKEN": "t" * 40, "KIMI_API_KEY": "k"})
+    result = run_cli("claude-settings", cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "'kimi'" in result.stderr and "behaves_as must be haiku, sonnet, opus" in result.stderr
+    missing = run_cli("claude-settings", "--config", "nowhere.yaml", cwd=tmp_path)
+    assert missing.returncode == 0 and "nowhere.yaml not found" in missing.stderr
+    assert "modelPicker" not in json.loads(missing.stdout)
+
+
 def test_claude_settings_follow_the_pool_and_the_client_permission(tmp_path: Path) -> None:
     alice, ci = "a" * 40, "c" * 40
     pool = "sk-ant-oat01-pool-" + "p" * 40

@@ -98,6 +98,8 @@ def test_own_login_settings_keep_the_login_and_send_the_proxy_token_in_a_header(
     assert (
         env["ANTHROPIC_CUSTOM_HEADERS"] == f"x-litellm-api-key: {'T' * 40}\nx-claude-token-mode: passthrough"
     )
+    # Claude Code skips gateway discovery without ANTHROPIC_AUTH_TOKEN: the switch would do nothing.
+    assert "CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY" not in env
 
 
 def test_pool_and_provider_settings_give_claude_code_the_proxy_token_to_start_with() -> None:
@@ -111,6 +113,9 @@ def test_pool_and_provider_settings_give_claude_code_the_proxy_token_to_start_wi
     assert provider["ANTHROPIC_AUTH_TOKEN"] == "T" * 40
     # Background haiku calls and /model picks stay on the group too: no Claude at all.
     assert all(provider[name] == "openai" for name in ("ANTHROPIC_MODEL", *quickstart.MODEL_DEFAULTS))
+    # With a credential to send, `/model` lists the proxy's groups (GET /v1/models).
+    assert pool["CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"] == "1"
+    assert provider["CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"] == "1"
 
 
 def test_the_path_follows_the_pool_the_client_permission_and_the_model() -> None:
