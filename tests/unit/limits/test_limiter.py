@@ -73,6 +73,7 @@ def test_max_concurrent_holds_a_slot_until_released() -> None:
         return held, refused, await limits.admit("alice")
 
     held, refused, again = run(scenario())
+    assert isinstance(held, Admission) and held.slot is not None
     assert isinstance(refused, Refusal)
     assert (refused.status, refused.limit, refused.retry_after) == (429, "max_concurrent", 1)
     assert isinstance(again, Admission) and again.slot is not None
