@@ -155,14 +155,16 @@ def test_a_client_that_disconnects_mid_stream_gives_its_slot_back(
     fake.add_fault(Fault(kind="slow_stream", seconds=3, model="deepseek-chat"))  # ~2 minutes of stream
     headers = {"x-litellm-api-key": TOKENS["conc"]}
     body = {"model": "default", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
-    with httpx.Client(timeout=60) as client:
-        with client.stream("POST", f"{limits_proxy.url}{CHAT}", json=body, headers=headers) as response:
-            assert response.status_code == 200
-            chunks = response.iter_bytes()  # kept: dropping the iterator would close the stream
-            next(chunks)  # streaming has begun
-            assert send(limits_proxy, "conc").status_code == 429  # the stream holds the slot
-            next(chunks)  # still streaming
-        # Leaving the block closed the connection long before the stream would have ended.
+    with (
+        httpx.Client(timeout=60) as client,
+        client.stream("POST", f"{limits_proxy.url}{CHAT}", json=body, headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        chunks = response.iter_bytes()  # kept: dropping the iterator would close the stream
+        next(chunks)  # streaming has begun
+        assert send(limits_proxy, "conc").status_code == 429  # the stream holds the slot
+        next(chunks)  # still streaming
+    # Leaving the block closed the connection long before the stream would have ended.
     assert wait_until(lambda: send(limits_proxy, "conc").status_code == 200)
 
 
@@ -170,23 +172,22 @@ def test_tokens_per_day_serves_the_crossing_request_and_refuses_the_next(
     limits_proxy: ProxyProcess, fake: FakeOpenAIChat
 ) -> None:
     used = 0
-    lines = 0
-    for _ in range(10):
+    for served in range(10):
+        seen = len(fake.requests.all())
         response = send(limits_proxy, "budget")
         if used >= 100:
-            fake_before = len(fake.requests.all())
             assert_rate_limited(response, CHAT, "tokens for today")
             assert response.headers["x-should-retry"] == "false"
             assert int(response.headers["retry-after"]) <= 86400
             messages = send(limits_proxy, "budget", MESSAGES)
             assert_rate_limited(messages, MESSAGES, "tokens for today")
-            assert len(fake.requests.all()) == fake_before
+            assert len(fake.requests.all()) == seen  # neither refused request reached the provider
             break
         assert response.status_code == 200, response.text  # under the budget before it: served
         used += response.json()["usage"]["total_tokens"]
-        lines += 1
         # Tokens are counted when LiteLLM logs the request; the request log line comes after that.
-        assert wait_until(lambda: limits_proxy.log_text().count("client='budget'") >= lines)
+        logged = served + 1
+        assert wait_until(lambda logged=logged: limits_proxy.log_text().count("client='budget'") >= logged)
     else:
         pytest.fail("the daily budget never refused")
     assert 100 <= used < 100 + 100  # the crossing request was served, one over at most

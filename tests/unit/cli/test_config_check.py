@@ -217,3 +217,23 @@ def test_a_token_pool_without_any_anthropic_deployment() -> None:
 
 def test_not_a_mapping() -> None:
     assert errors(run(["not", "a", "config"]))
+
+
+def test_client_limits_of_the_wrong_type_are_errors_and_unknown_names_warnings() -> None:
+    config = example()
+    config.setdefault("litellm_plugins", {})["clients"] = {
+        "default": {"requests_per_minute": 60, "model_groups": ["anthropic"]},
+        "alcie": {"max_concurrent": 2},
+        "*": {"requests_per_minute": 600},
+    }
+    problems = run(config)
+    assert [p.render() for p in problems] == [
+        "warning: litellm_plugins.clients.alcie: no proxy token has this name, so these limits never apply: "
+        'use a name from PROXY_STATIC_TOKENS (PROXY_STATIC_TOKEN is "default"), or "*" for every client not listed'
+    ]
+    config["litellm_plugins"]["clients"] = {"default": {"tokens_per_day": "2M"}}
+    assert errors(run(config)) == [
+        "error: litellm_plugins.clients: litellm_plugins.clients.default.tokens_per_day must be a whole number "
+        "of at least 1, got '2M': write it without quotes or units (`requests_per_minute: 60`), or remove the "
+        "line for no limit"
+    ]
