@@ -22,13 +22,14 @@ pytestmark = pytest.mark.integration
 
 TOKENS = {
     name: f"limits-{name}-token-" + name[0] * 32
-    for name in ("rpm", "rpm-chat", "conc", "budget", "groups", "free")
+    for name in ("rpm", "rpm-chat", "conc", "budget", "budget-messages", "groups", "free")
 }
 CLIENTS = {
     "rpm": {"requests_per_minute": 2},
     "rpm-chat": {"requests_per_minute": 2},
     "conc": {"max_concurrent": 1},
     "budget": {"tokens_per_day": 100},
+    "budget-messages": {"tokens_per_day": 1},
     "groups": {"model_groups": ["primary", "default"]},
     "nobody": {"requests_per_minute": 1},  # no such token: a startup warning
 }
@@ -191,6 +192,16 @@ def test_tokens_per_day_serves_the_crossing_request_and_refuses_the_next(
     else:
         pytest.fail("the daily budget never refused")
     assert 100 <= used < 100 + 100  # the crossing request was served, one over at most
+
+
+def test_tokens_on_v1_messages_count_too(limits_proxy: ProxyProcess, fake: FakeOpenAIChat) -> None:
+    served = send(limits_proxy, "budget-messages", MESSAGES)
+    assert served.status_code == 200, served.text
+    assert served.json()["usage"]["input_tokens"] > 0  # the crossing request, served
+    assert wait_until(lambda: "client='budget-messages'" in limits_proxy.log_text())
+    seen = len(fake.requests.all())
+    assert_rate_limited(send(limits_proxy, "budget-messages", MESSAGES), MESSAGES, "tokens for today")
+    assert len(fake.requests.all()) == seen
 
 
 @pytest.mark.parametrize("route", [MESSAGES, CHAT])
