@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import OPENAI_KEY, openai_deployment
 from tests.fakes.openai_chat import FakeOpenAIChat, Fault
-from tests.harness import MASTER_KEY, ProxyProcess, RedisServer, plugin_config
+from tests.harness import MASTER_KEY, ProxyProcess, RedisServer, free_port, plugin_config
 
 pytestmark = pytest.mark.integration
 
@@ -269,6 +269,16 @@ def test_two_proxies_sharing_redis_enforce_one_budget(
             assert send(second, "conc").status_code == 200
     finally:
         redis.stop()
+
+
+def test_with_redis_down_each_proxy_still_enforces_the_limits_itself(
+    fake: FakeOpenAIChat, tmp_path: Path
+) -> None:
+    env = limits_env({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})  # nothing listens there
+    with ProxyProcess(limits_config(fake, {"rpm": {"requests_per_minute": 2}}), tmp_path, env=env) as proxy:
+        assert [send(proxy, "rpm").status_code for _ in range(2)] == [200, 200]
+        assert_rate_limited(send(proxy, "rpm"), CHAT, "2 requests per minute")
+        assert proxy.log_text().count("limits: redis unavailable") == 1  # once per outage, not per request
 
 
 def test_the_master_key_is_not_limited(limits_proxy: ProxyProcess) -> None:
