@@ -59,6 +59,7 @@ ROUTER_VERSION: Final = "2.0.0"
 # The shipped order (litellm_plugins.hooks.PLUGIN_ORDER); names a checkout does not have are left out.
 PLUGIN_CALLBACKS: Final = (
     "request_transformer",
+    "client_limits",
     "token_rotator",
     "upstream_guard",
     "thinking_stripper",

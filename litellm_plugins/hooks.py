@@ -10,6 +10,7 @@ proxy) when the proxy is loading its config.
     litellm_settings:
       callbacks:                      # this order: stream hooks chain in `callbacks` order
         - litellm_plugins.hooks.request_transformer
+        - litellm_plugins.hooks.client_limits
         - litellm_plugins.hooks.token_rotator
         - litellm_plugins.hooks.upstream_guard
         - litellm_plugins.hooks.thinking_stripper
@@ -21,6 +22,7 @@ proxy) when the proxy is loading its config.
 from __future__ import annotations
 
 from litellm_plugins.instances import (
+    client_limits,
     request_log,
     request_transformer,
     thinking_stripper,
@@ -31,12 +33,20 @@ from litellm_plugins.instances import (
 from litellm_plugins.startup import start_in_proxy
 
 # The order config.yaml.example ships and every integration test runs (see PLUGIN_ORDER's test).
-PLUGIN_ORDER = ("request_transformer", "token_rotator", "upstream_guard", "thinking_stripper", "request_log")
+PLUGIN_ORDER = (
+    "request_transformer",
+    "client_limits",
+    "token_rotator",
+    "upstream_guard",
+    "thinking_stripper",
+    "request_log",
+)
 
 start_in_proxy()
 
 __all__ = [
     "PLUGIN_ORDER",
+    "client_limits",
     "request_log",
     "request_transformer",
     "thinking_stripper",

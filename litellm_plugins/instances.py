@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from litellm_plugins.auth.hook import StaticTokenAuth
 from litellm_plugins.guards.upstream_guard import UpstreamGuard
+from litellm_plugins.limits.hook import ClientLimits
 from litellm_plugins.request_log.hook import RequestLog
 from litellm_plugins.rotator.hook import TokenRotator
 from litellm_plugins.thinking.hook import ThinkingStripper
 from litellm_plugins.transformer.hook import RequestTransformer
 
 request_transformer = RequestTransformer()
+client_limits = ClientLimits()
 static_token_auth = StaticTokenAuth()
 user_api_key_auth = static_token_auth.user_api_key_auth
 token_rotator = TokenRotator()
@@ -25,6 +27,7 @@ upstream_guard = UpstreamGuard()
 request_log = RequestLog()
 
 __all__ = [
+    "client_limits",
     "request_log",
     "request_transformer",
     "static_token_auth",

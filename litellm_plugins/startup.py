@@ -11,11 +11,13 @@ per proxy process (a marker on LiteLLM's `proxy_server` module). In order:
    plugin validated and configured: the request transformer (`model_aliases`), the static-token
    auth (`PROXY_STATIC_TOKEN`, ...), the token rotator (`CLAUDE_OAUTH_TOKENS`, `pools`,
    `anthropic_api_bases`, `REDIS_URL`), the upstream guard (`third_party_anthropic_betas`), the
-   thinking stripper (`thinking`) and the garbage-collection settings (`garbage_collection`). A bad
+   thinking stripper (`thinking`), the client limits (`clients`) and the garbage-collection settings
+   (`garbage_collection`). A bad
    value raises :class:`~litellm_plugins.core.settings.SettingsError`, which stops the proxy with a
    message that says how to fix it, instead of failing a user's first request;
 4. the ASGI layers on the proxy app. Each wraps the stack built so far, so the last installed sees
    a request first: the request guard (which asks the auth decision before it reads a body),
+   then the client limits (when `clients` is configured),
    then the pool status route, the internals filter, the protocol errors layer (and the
    garbage-collection freeze), then LiteLLM; the count_tokens route goes in front of
    LiteLLM's own routes.
@@ -41,6 +43,7 @@ from litellm_plugins.core.settings import SECTION, load_document, parse_settings
 from litellm_plugins.guards.internals_filter import install as install_internals_filter
 from litellm_plugins.guards.protocol_errors import install as install_protocol_errors
 from litellm_plugins.guards.request_guard import install as install_request_guard
+from litellm_plugins.limits.admission import install as install_client_limits
 from litellm_plugins.rotator.status_route import install as install_status_route
 from litellm_plugins.transformer.count_tokens import TokenCounter
 from litellm_plugins.transformer.count_tokens import install as install_count_tokens
@@ -74,6 +77,7 @@ def start(
     plugins.token_rotator.configure(plugin_settings, environ)
     plugins.upstream_guard.configure(plugin_settings)
     plugins.thinking_stripper.configure(plugin_settings)
+    plugins.client_limits.configure(plugin_settings, environ, plugins.static_token_auth.client_names())
     token_rotator = plugins.token_rotator
     gc_settings = parse_gc_settings(plugin_settings)
     app = getattr(proxy_server, "app", None)
@@ -82,6 +86,8 @@ def start(
         install_protocol_errors(app)
         install_internals_filter(app)  # outside protocol errors: sees the final error shapes
         install_status_route(app, token_rotator.status_report)
+        if plugins.client_limits.limiter is not None:  # inside the guard: counts authenticated requests
+            install_client_limits(app, plugins.static_token_auth.client_name, plugins.client_limits.limiter)
         install_request_guard(app, gate=plugins.static_token_auth.refusal)
         install_gc_tuning(app, gc_settings)
         install_count_tokens(

@@ -163,6 +163,7 @@ class ProxyProcess:
 # in `callbacks` order, so every test that loads several plugins loads them in this order.
 PLUGIN_CALLBACKS = [
     "litellm_plugins.hooks.request_transformer",
+    "litellm_plugins.hooks.client_limits",
     "litellm_plugins.hooks.token_rotator",
     "litellm_plugins.hooks.upstream_guard",
     "litellm_plugins.hooks.thinking_stripper",

@@ -221,6 +221,27 @@ class StaticTokenAuth:
         configured = getattr(proxy_server, "user_custom_auth", None) if proxy_server is not None else None
         return configured is not None and configured == self.user_api_key_auth
 
+    def client_names(self) -> frozenset[str]:
+        """The names a client can have here: every proxy token's, and the anonymous identities'."""
+        return frozenset({token.name for token in self.settings.registry.tokens} | {LOOPBACK_NAME, OPEN_NAME})
+
+    def client_name(self, scope: MutableMapping[str, Any]) -> str | None:
+        """The client (proxy token name) `custom_auth` lets in on this ASGI request; None for the
+        master key, a request it refuses, or when the running proxy uses another `custom_auth`."""
+        if self._settings is None or not self.is_running_auth():
+            return None
+        from litellm.proxy.auth.auth_utils import get_request_route
+
+        connection = HTTPConnection(scope)
+        peer = connection.client.host if connection.client is not None else None
+        try:
+            result = self.authenticate(connection.headers, peer, get_request_route(connection))  # type: ignore[arg-type]
+        except ProxyException:
+            return None
+        if result.user_role == LitellmUserRoles.PROXY_ADMIN:
+            return None
+        return result.user_id
+
     def refusal(self, scope: MutableMapping[str, Any]) -> tuple[int, str] | None:
         """(status, message) when `custom_auth` would refuse this ASGI request, else None.
 

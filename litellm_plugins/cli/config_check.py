@@ -15,7 +15,8 @@ whose key is not set: `serve` leaves it off, so it is no error). Checks:
 - a missing or weak `LITELLM_MASTER_KEY`; proxy tokens that the auth plugin would refuse; an open
   proxy with no token at all (a warning);
 - a Claude token pool with no deployment on Anthropic's API to use it;
-- rotator and plugin settings that would stop the proxy at startup.
+- rotator and plugin settings that would stop the proxy at startup;
+- `litellm_plugins.clients`: limits of the wrong type, and client names no proxy token has (a warning).
 """
 
 from __future__ import annotations
@@ -346,6 +347,31 @@ def check_plugin_sections(config: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
+def check_clients(config: Mapping[str, Any], environ: Mapping[str, str]) -> list[Problem]:
+    """`litellm_plugins.clients`: limits of the wrong type, and names no proxy token has."""
+    from litellm_plugins.auth.proxy_tokens import LOOPBACK_NAME, OPEN_NAME, load_auth_settings
+    from litellm_plugins.limits.settings import CLIENTS_SECTION, parse_limit_settings
+
+    where = f"{SECTION}.{CLIENTS_SECTION}"
+    try:
+        limits = parse_limit_settings(parse_settings(config.get(SECTION)))
+    except SettingsError as error:
+        return [Problem("error", where, str(error))]
+    try:
+        names = {token.name for token in load_auth_settings(environ).registry.tokens}
+    except SettingsError:
+        return []  # check_secrets reports the tokens' own problem
+    return [
+        Problem(
+            "warning",
+            f"{where}.{name}",
+            "no proxy token has this name, so these limits never apply: use a name from PROXY_STATIC_TOKENS "
+            '(PROXY_STATIC_TOKEN is "default"), or "*" for every client not listed',
+        )
+        for name in limits.unknown_names(names | {LOOPBACK_NAME, OPEN_NAME})
+    ]
+
+
 def check_config(
     config: Any, environ: Mapping[str, str], config_path: str, load: Callable[[str, str], Any]
 ) -> list[Problem]:
@@ -362,6 +388,7 @@ def check_config(
     problems += check_secrets(config, environ)
     problems += check_pool(config, environ)
     problems += check_plugin_sections(config)
+    problems += check_clients(config, environ)
     problems += check_unknown_keys(config)
     problems += check_model_info(config)
     problems += check_claude_picker(config)

@@ -36,6 +36,7 @@ KNOWN_KEYS = frozenset(
         "thinking",
         "garbage_collection",
         "third_party_anthropic_betas",
+        "clients",  # limits per client (litellm_plugins.limits.settings)
     }
 )
 POOL_KEYS = frozenset({"tokens", "strategy", "model_groups"})

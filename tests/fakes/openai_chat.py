@@ -147,7 +147,7 @@ class RequestRejected(Exception):
 class Fault:
     """One scripted failure, consumed by the next matching request."""
 
-    kind: str  # "status" | "stall" | "malformed_json" | "malformed_sse" | "empty"
+    kind: str  # "status" | "stall" | "malformed_json" | "malformed_sse" | "empty" | "slow_stream"
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
@@ -258,7 +258,20 @@ class FakeOpenAIChat(FakeUpstream):
             return Response(b"data: {not json\n\n", media_type="text/event-stream")
         if fault.kind == "empty":
             return Response(b"", status_code=200, media_type="application/json")
+        if fault.kind == "slow_stream":  # a long answer: `seconds` between chunks
+            return StreamingResponse(
+                slowly(
+                    stream_chunks(body.get("model", "x"), Reply(text="slow " * 40), 40, True), fault.seconds
+                ),
+                media_type="text/event-stream",
+            )
         raise ValueError(f"unknown fault kind {fault.kind!r}")
+
+
+async def slowly(chunks: Any, seconds: float) -> Any:
+    async for chunk in chunks:
+        yield chunk
+        await asyncio.sleep(seconds)
 
 
 # -- validation (pure) -------------------------------------------------------------------------

@@ -21,6 +21,7 @@ CLIENT_OAUTH = "sk-ant-oat01-reliability-client-" + "o" * 30
 # Every plugin, in the order config.yaml.example ships (tests/unit/test_startup.py asserts it).
 ALL_PLUGINS = [
     "litellm_plugins.hooks.request_transformer",
+    "litellm_plugins.hooks.client_limits",
     "litellm_plugins.hooks.token_rotator",
     "litellm_plugins.hooks.upstream_guard",
     "litellm_plugins.hooks.thinking_stripper",

@@ -18,6 +18,7 @@ from litellm.proxy._types import ProxyException
 from litellm_plugins.auth.hook import StaticTokenAuth
 from litellm_plugins.core.settings import NotStartedError, SettingsError
 from litellm_plugins.guards.upstream_guard import UpstreamGuard
+from litellm_plugins.limits.hook import ClientLimits
 from litellm_plugins.rotator.hook import TokenRotator
 from litellm_plugins.startup import STARTED_MARKER, start
 from litellm_plugins.thinking.hook import ThinkingStripper
@@ -34,6 +35,7 @@ def fresh_plugins() -> SimpleNamespace:
         token_rotator=TokenRotator(),
         thinking_stripper=ThinkingStripper(),
         upstream_guard=UpstreamGuard(),
+        client_limits=ClientLimits(),
     )
 
 
@@ -141,9 +143,11 @@ def test_the_plugin_order_is_the_shipped_one_everywhere() -> None:
     assert ALL_PLUGINS == shipped
     # Stream hooks chain in `callbacks` order: the upstream guard reads LiteLLM's own stream before
     # the thinking stripper rewrites it; the transformer runs before the rotator so the rotator
-    # leases for the group the alias chose; the request log sees the outcome last.
+    # leases for the group the alias chose; the client limits check the group the alias chose
+    # before the rotator leases for it; the request log sees the outcome last.
     assert PLUGIN_ORDER == (
         "request_transformer",
+        "client_limits",
         "token_rotator",
         "upstream_guard",
         "thinking_stripper",

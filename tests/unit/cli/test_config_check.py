@@ -237,3 +237,21 @@ def test_oauth_pairs_are_validated_with_a_fix(tmp_path: Any) -> None:
 
 def test_not_a_mapping() -> None:
     assert errors(run(["not", "a", "config"]))
+
+
+def test_client_limits_of_the_wrong_type_are_errors_and_unknown_names_warnings() -> None:
+    config = example()
+    config.setdefault("litellm_plugins", {})["clients"] = {
+        "default": {"requests_per_minute": 60, "model_groups": ["anthropic"]},
+        "alcie": {"max_concurrent": 2},
+        "*": {"requests_per_minute": 600},
+    }
+    [problem] = run(config)
+    assert (problem.severity, problem.where) == ("warning", "litellm_plugins.clients.alcie")
+    assert problem.message.startswith("no proxy token has this name, so these limits never apply")
+    assert 'PROXY_STATIC_TOKEN is "default"' in problem.message
+    config["litellm_plugins"]["clients"] = {"default": {"tokens_per_day": "2M"}}
+    [problem] = run(config)
+    assert (problem.severity, problem.where) == ("error", "litellm_plugins.clients")
+    assert "clients.default.tokens_per_day must be a whole number of at least 1, got '2M'" in problem.message
+    assert "without quotes or units" in problem.message
