@@ -7,9 +7,10 @@ Hooks:
   (`x-claude-code-session-id`, or the session in `metadata.user_id`).
 - `async_pre_call_deployment_hook` (once per attempt): removes every client credential unless
   the deployment is Anthropic's own API in passthrough mode; in rotate mode leases a pooled
-  token (sticky per session) and sends the request through :class:`PoolFailoverClient`, so a
-  429 fails over to the next token inside the same attempt. Deployments bound to a named pool
-  get a leased key.
+  token (sticky per session) unless the deployment declares its own `api_key` (that key is
+  its own: pay-as-you-go after the subscription, say), and sends the request through
+  :class:`PoolFailoverClient`, so a 429 fails over to the next token inside the same attempt.
+  Deployments bound to a named pool get a leased key.
 - `async_post_call_failure_deployment_hook` (once per failed attempt): cools a named-pool key
   that failed, so LiteLLM's next retry leases another.
 
@@ -149,6 +150,25 @@ def group_deployments(group: Any) -> list[Mapping[str, Any]]:
     except Exception:  # noqa: BLE001 - an unknown name or a changed router API: LiteLLM decides
         return []
     return [d for d in found or [] if isinstance(d, Mapping)]
+
+
+def declares_credential(kwargs: Mapping[str, Any]) -> bool | None:
+    """Whether the running router's record of this attempt's deployment declares an `api_key`
+    (None outside a proxy or for a deployment the router does not know)."""
+    import sys
+
+    proxy_server = sys.modules.get("litellm.proxy.proxy_server")
+    router = getattr(proxy_server, "llm_router", None) if proxy_server is not None else None
+    model_info = metadata_value(kwargs, "model_info", dict) or {}
+    model_id = model_info.get("id")
+    if router is None or not isinstance(model_id, str):
+        return None
+    try:
+        deployment = router.get_deployment(model_id=model_id)
+    except Exception:  # noqa: BLE001 - a changed router API: the request's own kwargs decide
+        return None
+    params = getattr(deployment, "litellm_params", None)
+    return None if params is None else bool(getattr(params, "api_key", None))
 
 
 def _status_and_headers(exception: Exception) -> tuple[int | None, dict[str, str]]:
@@ -406,12 +426,24 @@ class TokenRotator(CustomLogger):
                     kwargs.get("model"),
                     "rotate mode" if anthropic_api else "not Anthropic's API",
                 )
-        if anthropic_api and mode == "rotate":
+        if anthropic_api and mode == "rotate" and not self._has_own_credential(kwargs):
             return await self._lease_into(out, self.pool(), state, call)
         group = self._model_group(kwargs)
         if group in self._group_pools:
             return await self._lease_into(out, self.pool(self._group_pools[group]), state, call)
         return out if out is not kwargs else None
+
+    def _has_own_credential(self, kwargs: Mapping[str, Any]) -> bool:
+        """The deployment declares its own key (pay-as-you-go after the subscription, say): it
+        uses that key, and the Claude pool serves only deployments without one."""
+        api_key = kwargs.get("api_key")
+        if not isinstance(api_key, str) or not api_key.strip():
+            return False
+        assert self._pools is not None
+        if any(pool.owns(api_key) for pool in self._pools.values()):
+            return False  # a leased token left from an earlier attempt is not the deployment's
+        # Only a key the operator wrote on the deployment counts, never one a client supplied.
+        return declares_credential(kwargs) is not False
 
     async def _lease_into(
         self, kwargs: dict[str, Any], pool: TokenPool, state: dict[str, Any], call: str
