@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import os
+import random
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -59,6 +60,14 @@ from litellm_plugins.rotator.failover_client import (
 from litellm_plugins.rotator.settings import CLAUDE_POOL, MODES, RotatorSettings, parse_rotator_settings
 from litellm_plugins.rotator.shared_state import SharedPoolState
 from litellm_plugins.rotator.token_pool import Lease, TokenPool
+from litellm_plugins.rotator.unified_limits import (
+    UnifiedLimits,
+    jitter,
+    limits_document,
+    limits_from_document,
+    model_family,
+    parse_unified_limits,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +80,14 @@ LOG_LEASE: Final = "rotator: pool %s token %s leased at %s"
 LOG_INVALID: Final = "rotator: pool %s token %s was refused (HTTP %s): replace this credential"
 LOG_STRIPPED: Final = "rotator: removed %d client credential header(s) before %s (%s)"
 LOG_EXHAUSTED: Final = "rotator: pool %s: every token is cooling; the first frees up in %.0fs"
+LOG_FAMILY_COOLED: Final = (
+    "rotator: pool %s token %s cooling its %s models %.0fs (HTTP %s, %s) from %s until %s"
+)
+LOG_WARNING: Final = (
+    "rotator: pool %s token %s reports allowed_warning (%s at %.0f%%, resets %s): new sessions, and "
+    "its own, move to tokens without a warning while there are any"
+)
+MAX_LIMITS_SECONDS: Final = 8 * 24 * 3600.0  # the longest window is 7 days
 LOG_STARTUP: Final = "rotator: claude pool %d token(s) %s, mode %s, strategy %s, shared state %s"
 
 
@@ -189,9 +206,11 @@ class TokenRotator(CustomLogger):
         settings: RotatorSettings | None = None,
         shared: SharedPoolState | None = None,
         clock: Callable[[], float] = time.time,
+        draw: Callable[[], float] = random.random,
     ) -> None:
         super().__init__()
         self._clock = clock
+        self._draw = draw  # the jitter's random source, injectable for tests
         self._settings = settings
         self._shared = shared
         self._pools: dict[str, TokenPool] | None = None
@@ -241,7 +260,13 @@ class TokenRotator(CustomLogger):
         return [row for pool in self._pools.values() for row in pool.status()]
 
     async def status_report(self) -> dict[str, Any]:
-        """Every pool's status; with Redis, cooldowns decided by other workers are included."""
+        """Every pool's status; with Redis, cooldowns and subscription windows other workers saw
+        are included."""
+        if self._shared is not None:
+            assert self._pools is not None
+            for pool in self._pools.values():
+                for fp, document in (await self._shared.all_limits(pool.name)).items():
+                    self._adopt_limits(pool, fp, document)
         rows = self.status()
         if self._shared is not None:
             assert self._pools is not None
@@ -265,32 +290,104 @@ class TokenRotator(CustomLogger):
 
     # -- leasing -------------------------------------------------------------------------------
     async def lease(
-        self, pool: TokenPool, session: str | None, exclude: frozenset[str] = frozenset()
+        self,
+        pool: TokenPool,
+        session: str | None,
+        exclude: frozenset[str] = frozenset(),
+        family: str | None = None,
     ) -> Lease | None:
+        """A token for one attempt (`family`: the request's model family, opus/sonnet/haiku)."""
         preferred = None
         if self._shared is not None and session:
             preferred = await self._shared.session_token(pool.name, session)
         tried = set(exclude)
         for _ in range(max(1, len(pool))):
-            lease = pool.select(session, tried, preferred)
+            lease = pool.select(session, tried, preferred, family)
             if lease is not None and logger.isEnabledFor(logging.DEBUG):
                 logger.debug(LOG_LEASE, pool.name, lease.fingerprint, local_time(lease.leased_at))
             if lease is None or self._shared is None:
                 return lease
-            remote = await self._shared.cooling(pool.name, lease.fingerprint)
-            if remote is None:
+            remote, document = await self._shared.candidate(pool.name, lease.fingerprint)
+            if document is not None:
+                self._adopt_limits(pool, lease.fingerprint, document)
+            if remote is None and (document is None or not pool.avoids(lease.fingerprint, family, tried)):
                 if session:
                     await self._shared.remember_session(pool.name, session, lease.fingerprint, 3600)
                 return lease
-            pool.cool_until(lease.fingerprint, remote[0], remote[1])
+            if remote is not None:
+                pool.cool_until(lease.fingerprint, remote[0], remote[1])
             tried.add(lease.fingerprint)
             preferred = None
         return None
 
+    @staticmethod
+    def _adopt_limits(pool: TokenPool, fp: str, document: Any) -> None:
+        """Take in what another worker learned about `fp`'s subscription windows."""
+        parsed = limits_from_document(document)
+        if parsed is None:
+            return
+        limits, seen_at, families = parsed
+        pool.record_limits(fp, limits, seen_at)
+        pool.adopt_family_cooling(fp, families)
+
+    async def record_limits(self, pool: TokenPool, fp: str, headers: Mapping[str, str]) -> UnifiedLimits:
+        """Keep the unified rate-limit windows an Anthropic response reported for `fp`; tell
+        other workers when they changed notably."""
+        limits = parse_unified_limits(headers)
+        if limits.empty:
+            return limits
+        before = pool.limits_of(fp)[0]
+        if pool.record_limits(fp, limits):
+            if limits.status == "allowed_warning" and (before is None or before.status != "allowed_warning"):
+                window = limits.windows.get("5h" if limits.claim == "five_hour" else "7d")
+                logger.warning(
+                    LOG_WARNING,
+                    pool.name,
+                    fp,
+                    limits.claim or "a window",
+                    100 * (window.utilization or 0.0) if window else 0.0,
+                    local_time(limits.reset) if limits.reset else "unknown",
+                )
+            await self._share_limits(pool, fp)
+        return limits
+
+    async def _share_limits(self, pool: TokenPool, fp: str) -> None:
+        if self._shared is None:
+            return
+        limits, seen_at, families = pool.limits_of(fp)
+        now = self._clock()
+        ends = [until for until in families.values()]
+        if limits is not None:
+            ends += [w.reset for w in limits.windows.values() if w.reset is not None]
+        seconds = min(max([end - now for end in ends], default=3600.0), MAX_LIMITS_SECONDS)
+        document = limits_document(limits or UnifiedLimits(), seen_at or now, families)
+        await self._shared.set_limits(pool.name, fp, document, seconds)
+
     async def report_failure(self, pool: TokenPool, fp: str, status: int, headers: Mapping[str, str]) -> None:
+        limits = await self.record_limits(pool, fp, headers)
         cooldown = cooldown_for(status, headers, self._clock())
         if cooldown is None:
             return
+        seconds = cooldown.seconds
+        if cooldown.reason == "rate_limited":  # spread the comeback of tokens that reset together
+            seconds += jitter(seconds, self._draw)
+        if status == 429 and limits.family is not None:
+            family_until = pool.cool_family(fp, limits.family, seconds)
+            if family_until is not None:
+                logger.info(
+                    LOG_FAMILY_COOLED,
+                    pool.name,
+                    fp,
+                    limits.family,
+                    seconds,
+                    status,
+                    limits.claim,
+                    local_time(family_until - seconds),
+                    local_time(family_until),
+                )
+                await self._share_limits(pool, fp)
+            return
+        cooldown = type(cooldown)(seconds, cooldown.reason)
         until = pool.cool(fp, cooldown.seconds, cooldown.reason)
         if cooldown.reason == "invalid":
             logger.warning(LOG_INVALID, pool.name, fp, status)
@@ -310,15 +407,17 @@ class TokenRotator(CustomLogger):
             await self._shared.set_cooling(pool.name, fp, until, until - self._clock(), cooldown.reason)
 
     @staticmethod
-    def _pool_exhausted(pool: TokenPool, state: dict[str, Any]) -> float:
+    def _pool_exhausted(pool: TokenPool, state: dict[str, Any], family: str | None = None) -> float:
         """Every token of `pool` is cooling: remember and hint when to come back; the seconds until then."""
-        retry_after = pool.seconds_until_available()
+        retry_after = pool.seconds_until_available(family)
         state["retry_after"] = max(1, math.ceil(retry_after))
         hint_error_header("retry-after", str(state["retry_after"]))
         logger.warning(LOG_EXHAUSTED, pool.name, retry_after)
         return retry_after
 
-    def _failover_callbacks(self, pool: TokenPool, state: dict[str, Any], url: str) -> Callable[..., Any]:
+    def _failover_callbacks(
+        self, pool: TokenPool, state: dict[str, Any], url: str, family: str | None = None
+    ) -> Callable[..., Any]:
         tried: set[str] = set()
         session = state.get("session")
 
@@ -327,9 +426,9 @@ class TokenRotator(CustomLogger):
             if isinstance(state.get("failovers"), list):  # read by the request log
                 state["failovers"].append(f"{pool.name} {lease.fingerprint} HTTP {status}")
             await self.report_failure(pool, lease.fingerprint, status, headers)
-            following = await self.lease(pool, session, frozenset(tried))
+            following = await self.lease(pool, session, frozenset(tried), family)
             if following is None and status in (429, 529):
-                raise pool_exhausted_error(pool.name, self._pool_exhausted(pool, state), url)
+                raise pool_exhausted_error(pool.name, self._pool_exhausted(pool, state, family), url)
             return following
 
         return on_failure
@@ -449,11 +548,12 @@ class TokenRotator(CustomLogger):
         self, kwargs: dict[str, Any], pool: TokenPool, state: dict[str, Any], call: str
     ) -> dict[str, Any]:
         session = state.get("session")
-        lease = await self.lease(pool, session)
+        family = model_family(str(kwargs.get("model") or "")) if pool.name == CLAUDE_POOL else None
+        lease = await self.lease(pool, session, family=family)
         if lease is None:
             raise pool_exhausted_rate_limit_error(
                 pool.name,
-                self._pool_exhausted(pool, state),
+                self._pool_exhausted(pool, state, family),
                 provider=str(kwargs.get("custom_llm_provider") or "anthropic"),
                 model=str(kwargs.get("model")),
             )
@@ -472,10 +572,14 @@ class TokenRotator(CustomLogger):
             out["client"] = PoolFailoverClient(
                 inner,
                 lease,
-                self._failover_callbacks(pool, state, url),
-                lambda done: pool.record_success(done.fingerprint),
+                self._failover_callbacks(pool, state, url, family),
+                lambda done, headers: self._on_success(pool, done, headers),
             )
         return out
+
+    async def _on_success(self, pool: TokenPool, lease: Lease, headers: Mapping[str, str]) -> None:
+        pool.record_success(lease.fingerprint)
+        await self.record_limits(pool, lease.fingerprint, headers)
 
     async def async_post_call_failure_deployment_hook(
         self,
