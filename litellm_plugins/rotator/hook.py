@@ -13,6 +13,15 @@ Hooks:
   Deployments bound to a named pool get a leased key.
 - `async_post_call_failure_deployment_hook` (once per failed attempt): cools a named-pool key
   that failed, so LiteLLM's next retry leases another.
+- `async_post_call_success_deployment_hook` (once per served attempt): keeps the subscription
+  windows a pooled token's chat-completions answer reported (the failover client reads them
+  for `/v1/messages`).
+
+Subscription windows: every Anthropic answer to a pooled token carries the unified rate-limit
+headers (:mod:`litellm_plugins.rotator.unified_limits`); the pool keeps them per token (shared
+through Redis), prefers the least-utilized token for new sessions, moves sessions off a token
+in `allowed_warning` while one without a warning is left, rests only the model family a
+family-scoped 429 names, and adds a bounded jitter to every rate-limit reset.
 
 Settings: see :mod:`litellm_plugins.rotator.settings`. Wire it with:
 
@@ -186,6 +195,19 @@ def declares_credential(kwargs: Mapping[str, Any]) -> bool | None:
         return None
     params = getattr(deployment, "litellm_params", None)
     return None if params is None else bool(getattr(params, "api_key", None))
+
+
+def provider_response_headers(response: Any) -> dict[str, str]:
+    """The provider's response headers LiteLLM keeps on a response (`llm_provider-<name>` in
+    `_hidden_params["additional_headers"]`), by their own names."""
+    hidden = getattr(response, "_hidden_params", None)
+    extra = hidden.get("additional_headers") if isinstance(hidden, Mapping) else None
+    headers: dict[str, str] = {}
+    for name, value in (extra or {}).items() if isinstance(extra, Mapping) else ():
+        lowered = str(name).lower()
+        if lowered.startswith("llm_provider-"):
+            headers[lowered.removeprefix("llm_provider-")] = str(value)
+    return headers
 
 
 def _status_and_headers(exception: Exception) -> tuple[int | None, dict[str, str]]:
@@ -580,6 +602,19 @@ class TokenRotator(CustomLogger):
     async def _on_success(self, pool: TokenPool, lease: Lease, headers: Mapping[str, str]) -> None:
         pool.record_success(lease.fingerprint)
         await self.record_limits(pool, lease.fingerprint, headers)
+
+    async def async_post_call_success_deployment_hook(
+        self, request_data: dict, response: Any, call_type: Any, **kwargs: Any
+    ) -> Any:
+        """A pooled Claude token's answer outside the failover client (chat completions): keep
+        the subscription windows its headers report. The response is left as it is."""
+        if isinstance(request_data.get("client"), PoolFailoverClient) or self._pools is None:
+            return None  # the failover client already read them
+        pool = self._pools[CLAUDE_POOL]
+        fp = pool.owns(request_data.get("api_key") if isinstance(request_data.get("api_key"), str) else None)
+        if fp is not None:
+            await self.record_limits(pool, fp, provider_response_headers(response))
+        return None
 
     async def async_post_call_failure_deployment_hook(
         self,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from litellm_plugins.cli.commands import format_pool_status
+from litellm_plugins.core.metadata_keys import ROTATOR_STATE
 from litellm_plugins.rotator.hook import TokenRotator
 from litellm_plugins.rotator.settings import RotatorSettings
 from litellm_plugins.rotator.token_pool import TokenPool
@@ -342,3 +343,60 @@ def test_the_pool_command_shows_windows_in_local_time_not_epoch_seconds(clock: F
     assert str(int(START)) not in text and str(int(START + 3600)) not in text
     for token in TOKENS:
         assert token not in text
+
+
+def test_a_chat_completion_answer_records_the_windows_of_its_pooled_token(clock: FakeClock) -> None:
+    from litellm_plugins.rotator.hook import provider_response_headers
+
+    class Answer:  # where LiteLLM's responses (ModelResponse, stream wrappers) keep the headers
+        def __init__(self, headers: dict[str, str]) -> None:
+            self._hidden_params = {"additional_headers": headers}
+
+    hook = rotator(clock)
+    pool = hook.pool()
+    response = Answer(
+        {
+            **{
+                f"llm_provider-{name}": value
+                for name, value in unified(five_hour=0.9, status="allowed_warning").items()
+            },
+            "x-ratelimit-remaining-requests": "10",  # LiteLLM's OpenAI-style copy: not ours to read
+        }
+    )
+    assert provider_response_headers(response)["anthropic-ratelimit-unified-status"] == "allowed_warning"
+    assert provider_response_headers(object()) == {}
+    kept = asyncio.run(hook.async_post_call_success_deployment_hook({"api_key": TOKENS[0]}, response, None))
+    assert kept is None  # the response is not replaced
+    assert pool.status()[0]["warning"] is True
+    # A key the pool does not own (a deployment's own) records nothing.
+    asyncio.run(hook.async_post_call_success_deployment_hook({"api_key": "sk-ant-api03-own"}, response, None))
+    assert pool.status()[1]["unified_status"] is None
+
+
+def test_a_deployment_with_its_own_key_gets_no_pooled_token(clock: FakeClock) -> None:
+    hook = rotator(clock)
+    own = "sk-ant-api03-deployments-own-" + "k" * 30
+    kwargs = {
+        "model": "claude-sonnet-4-5",
+        "custom_llm_provider": "anthropic",
+        "api_base": "https://api.anthropic.com",
+        "api_key": own,
+        "headers": {"authorization": "Bearer sk-ant-oat01-the-clients-own-" + "c" * 30},
+        "litellm_metadata": {
+            ROTATOR_STATE: {"mode": "rotate", "session": None, "leases": [], "failovers": []}
+        },
+    }
+    out = asyncio.run(hook.async_pre_call_deployment_hook(dict(kwargs), "aanthropic_messages"))
+    assert out is not None and out["api_key"] == own and "client" not in out
+    assert "authorization" not in out["headers"]  # the client's credential is still removed
+    assert out["litellm_metadata"][ROTATOR_STATE]["leases"] == []
+    # Without a key of its own the deployment is the pool's.
+    pooled = asyncio.run(
+        hook.async_pre_call_deployment_hook({**kwargs, "api_key": None}, "aanthropic_messages")
+    )
+    assert pooled is not None and pooled["api_key"] in TOKENS
+    # A pooled token left in the kwargs by an earlier attempt is not "the deployment's own".
+    again = asyncio.run(
+        hook.async_pre_call_deployment_hook({**kwargs, "api_key": TOKENS[1]}, "aanthropic_messages")
+    )
+    assert again is not None and again["litellm_metadata"][ROTATOR_STATE]["leases"]
