@@ -391,7 +391,8 @@ class TokenRotator(CustomLogger):
         if cooldown is None:
             return
         seconds = cooldown.seconds
-        if cooldown.reason == "rate_limited":  # spread the comeback of tokens that reset together
+        if cooldown.reason == "rate_limited" and pool.name == CLAUDE_POOL:
+            # Subscription windows reset for every replica at once: spread their comeback.
             seconds += jitter(seconds, self._draw)
         if status == 429 and limits.family is not None:
             family_until = pool.cool_family(fp, limits.family, seconds)
