@@ -28,6 +28,7 @@ import shutil
 import socket
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -141,13 +142,44 @@ def serve(args: argparse.Namespace) -> int:
     return 0  # pragma: no cover - execvp does not return
 
 
+def local_reset(epoch: object) -> str:
+    """An epoch-seconds reset time as the operator's local time (`Tue 01 Dec 15:00`)."""
+    try:
+        seconds = float(epoch)  # type: ignore[arg-type]
+        return datetime.fromtimestamp(seconds).astimezone().strftime("%a %d %b %H:%M")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return "-"
+
+
+def _window_cell(window: object) -> str:
+    if not isinstance(window, dict) or window.get("utilization") is None:
+        return "-"
+    flag = "!" if window.get("status") in ("allowed_warning", "rejected") else " "
+    return f"{100 * float(window['utilization']):>3.0f}%{flag} {local_reset(window.get('reset'))}"
+
+
+def _limits_notes(row: dict) -> str:
+    notes = []
+    if row.get("warning"):
+        notes.append(f"warning ({row.get('representative_claim') or 'a window'})")
+    elif row.get("unified_status") == "rejected":
+        notes.append(f"rejected ({row.get('representative_claim') or 'a window'})")
+    for family, until in sorted((row.get("family_cooling") or {}).items()):
+        notes.append(f"{family} resting until {local_reset(until)}")
+    return ", ".join(notes)
+
+
 def format_pool_status(report: dict, now: float) -> str:
+    zone = datetime.fromtimestamp(now).astimezone().strftime("%Z")
     lines = [
         (
             f"mode {report.get('mode')}, strategy {report.get('strategy')}, shared state "
-            f"{report.get('shared_state')}"
+            f"{report.get('shared_state')}; windows: share used (! warning), reset ({zone} time)"
         ),
-        f"{'pool':<14} {'token':<12} {'state':<22} {'requests':>8} {'ok':>6} {'429s':>6}",
+        (
+            f"{'pool':<14} {'token':<12} {'state':<22} {'requests':>8} {'ok':>6} {'429s':>6}  "
+            f"{'5h used  resets':<22} {'7d used  resets':<22} notes"
+        ),
     ]
     for row in report.get("tokens") or []:
         if row.get("healthy"):
@@ -155,9 +187,14 @@ def format_pool_status(report: dict, now: float) -> str:
         else:
             remaining = max(0, int(float(row.get("cooling_until") or now) - now))
             state = f"{row.get('reason') or 'cooling'} {remaining}s"
+        windows = row.get("windows") or {}
+        five_hour, seven_day = _window_cell(windows.get("5h")), _window_cell(windows.get("7d"))
         lines.append(
-            f"{row.get('pool', ''):<14} {row.get('fingerprint', ''):<12} {state:<22} "
-            f"{row.get('requests', 0):>8} {row.get('successes', 0):>6} {row.get('rate_limits', 0):>6}"
+            (
+                f"{row.get('pool', ''):<14} {row.get('fingerprint', ''):<12} {state:<22} "
+                f"{row.get('requests', 0):>8} {row.get('successes', 0):>6} {row.get('rate_limits', 0):>6}  "
+                f"{five_hour:<22} {seven_day:<22} {_limits_notes(row)}"
+            ).rstrip()
         )
     if not report.get("tokens"):
         lines.append("(no pooled tokens: set CLAUDE_OAUTH_TOKENS)")

@@ -10,6 +10,7 @@ gets a 429 whose `retry-after` says when the first token frees up.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -30,7 +31,9 @@ LOG_FAILOVER: Final = "rotator: pool %s token %s answered %s; retrying with %s"
 
 # Called with (lease, status, response headers); cools the token and returns the next lease.
 OnFailure = Callable[[Lease, int, Mapping[str, str]], Awaitable[Lease | None]]
-OnSuccess = Callable[[Lease], None]
+# Called with (lease, response headers) once the upstream accepted the request (the headers
+# carry the subscription's unified rate-limit windows); may be a coroutine function.
+OnSuccess = Callable[[Lease, Mapping[str, str]], Awaitable[None] | None]
 
 
 def pool_exhausted_response(
@@ -134,5 +137,7 @@ class PoolFailoverClient(AsyncHTTPHandler):
                 current_headers = with_token(current_headers, lease.token, following.token)
                 lease = following
                 continue
-            self._on_success(lease)
+            done = self._on_success(lease, response.headers)
+            if inspect.isawaitable(done):
+                await done
             return response

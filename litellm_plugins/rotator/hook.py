@@ -7,11 +7,21 @@ Hooks:
   (`x-claude-code-session-id`, or the session in `metadata.user_id`).
 - `async_pre_call_deployment_hook` (once per attempt): removes every client credential unless
   the deployment is Anthropic's own API in passthrough mode; in rotate mode leases a pooled
-  token (sticky per session) and sends the request through :class:`PoolFailoverClient`, so a
-  429 fails over to the next token inside the same attempt. Deployments bound to a named pool
-  get a leased key.
+  token (sticky per session) unless the deployment declares its own `api_key` (that key is
+  its own: pay-as-you-go after the subscription, say), and sends the request through
+  :class:`PoolFailoverClient`, so a 429 fails over to the next token inside the same attempt.
+  Deployments bound to a named pool get a leased key.
 - `async_post_call_failure_deployment_hook` (once per failed attempt): cools a named-pool key
   that failed, so LiteLLM's next retry leases another.
+- `async_post_call_success_deployment_hook` (once per served attempt): keeps the subscription
+  windows a pooled token's chat-completions answer reported (the failover client reads them
+  for `/v1/messages`).
+
+Subscription windows: every Anthropic answer to a pooled token carries the unified rate-limit
+headers (:mod:`litellm_plugins.rotator.unified_limits`); the pool keeps them per token (shared
+through Redis), prefers the least-utilized token for new sessions, moves sessions off a token
+in `allowed_warning` while one without a warning is left, rests only the model family a
+family-scoped 429 names, and adds a bounded jitter to every rate-limit reset.
 
 Settings: see :mod:`litellm_plugins.rotator.settings`. Wire it with:
 
@@ -25,6 +35,7 @@ import json
 import logging
 import math
 import os
+import random
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -61,6 +72,14 @@ from litellm_plugins.rotator.oauth_settings import build_refresher
 from litellm_plugins.rotator.settings import CLAUDE_POOL, MODES, RotatorSettings, parse_rotator_settings
 from litellm_plugins.rotator.shared_state import SharedPoolState
 from litellm_plugins.rotator.token_pool import Lease, TokenPool
+from litellm_plugins.rotator.unified_limits import (
+    UnifiedLimits,
+    jitter,
+    limits_document,
+    limits_from_document,
+    model_family,
+    parse_unified_limits,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +92,14 @@ LOG_LEASE: Final = "rotator: pool %s token %s leased at %s"
 LOG_INVALID: Final = "rotator: pool %s token %s was refused (HTTP %s): replace this credential"
 LOG_STRIPPED: Final = "rotator: removed %d client credential header(s) before %s (%s)"
 LOG_EXHAUSTED: Final = "rotator: pool %s: every token is cooling; the first frees up in %.0fs"
+LOG_FAMILY_COOLED: Final = (
+    "rotator: pool %s token %s cooling its %s models %.0fs (HTTP %s, %s) from %s until %s"
+)
+LOG_WARNING: Final = (
+    "rotator: pool %s token %s reports allowed_warning (%s at %.0f%%, resets %s): new sessions, and "
+    "its own, move to tokens without a warning while there are any"
+)
+MAX_LIMITS_SECONDS: Final = 8 * 24 * 3600.0  # the longest window is 7 days
 LOG_STARTUP: Final = "rotator: claude pool %d token(s) %s, mode %s, strategy %s, shared state %s"
 
 
@@ -154,6 +181,38 @@ def group_deployments(group: Any) -> list[Mapping[str, Any]]:
     return [d for d in found or [] if isinstance(d, Mapping)]
 
 
+def declares_credential(kwargs: Mapping[str, Any]) -> bool | None:
+    """Whether the running router's record of this attempt's deployment declares an `api_key`
+    (None outside a proxy or for a deployment the router does not know)."""
+    import sys
+
+    proxy_server = sys.modules.get("litellm.proxy.proxy_server")
+    router = getattr(proxy_server, "llm_router", None) if proxy_server is not None else None
+    model_info = metadata_value(kwargs, "model_info", dict) or {}
+    model_id = model_info.get("id")
+    if router is None or not isinstance(model_id, str):
+        return None
+    try:
+        deployment = router.get_deployment(model_id=model_id)
+    except Exception:  # noqa: BLE001 - a changed router API: the request's own kwargs decide
+        return None
+    params = getattr(deployment, "litellm_params", None)
+    return None if params is None else bool(getattr(params, "api_key", None))
+
+
+def provider_response_headers(response: Any) -> dict[str, str]:
+    """The provider's response headers LiteLLM keeps on a response (`llm_provider-<name>` in
+    `_hidden_params["additional_headers"]`), by their own names."""
+    hidden = getattr(response, "_hidden_params", None)
+    extra = hidden.get("additional_headers") if isinstance(hidden, Mapping) else None
+    headers: dict[str, str] = {}
+    for name, value in (extra or {}).items() if isinstance(extra, Mapping) else ():
+        lowered = str(name).lower()
+        if lowered.startswith("llm_provider-"):
+            headers[lowered.removeprefix("llm_provider-")] = str(value)
+    return headers
+
+
 def _status_and_headers(exception: Exception) -> tuple[int | None, dict[str, str]]:
     status = getattr(exception, "status_code", None)
     headers: dict[str, str] = {}
@@ -172,9 +231,11 @@ class TokenRotator(CustomLogger):
         settings: RotatorSettings | None = None,
         shared: SharedPoolState | None = None,
         clock: Callable[[], float] = time.time,
+        draw: Callable[[], float] = random.random,
     ) -> None:
         super().__init__()
         self._clock = clock
+        self._draw = draw  # the jitter's random source, injectable for tests
         self._settings = settings
         self._shared = shared
         self._pools: dict[str, TokenPool] | None = None
@@ -230,7 +291,13 @@ class TokenRotator(CustomLogger):
         return [row for pool in self._pools.values() for row in pool.status()]
 
     async def status_report(self) -> dict[str, Any]:
-        """Every pool's status; with Redis, cooldowns decided by other workers are included."""
+        """Every pool's status; with Redis, cooldowns and subscription windows other workers saw
+        are included."""
+        if self._shared is not None:
+            assert self._pools is not None
+            for pool in self._pools.values():
+                for fp, document in (await self._shared.all_limits(pool.name)).items():
+                    self._adopt_limits(pool, fp, document)
         rows = self.status()
         if self._shared is not None:
             assert self._pools is not None
@@ -254,12 +321,17 @@ class TokenRotator(CustomLogger):
 
     # -- leasing -------------------------------------------------------------------------------
     async def lease(
-        self, pool: TokenPool, session: str | None, exclude: frozenset[str] = frozenset()
+        self,
+        pool: TokenPool,
+        session: str | None,
+        exclude: frozenset[str] = frozenset(),
+        family: str | None = None,
     ) -> Lease | None:
-        """A healthy token of `pool`; an OAuth pair's lease carries its current (refreshed) access token."""
+        """A healthy token of `pool` for one attempt (`family`: the request's model family,
+        opus/sonnet/haiku); an OAuth pair's lease carries its current (refreshed) access token."""
         tried = set(exclude)
         for _ in range(len(pool) + 1):
-            lease = await self._select_lease(pool, session, frozenset(tried))
+            lease = await self._select_lease(pool, session, frozenset(tried), family)
             if lease is None or self._oauth is None or not self._oauth.manages(lease):
                 return lease
             ready = await self._oauth.ready(pool, lease)
@@ -274,32 +346,104 @@ class TokenRotator(CustomLogger):
             await self._shared.set_cooling(pool.name, fp, until, until - self._clock(), reason)
 
     async def _select_lease(
-        self, pool: TokenPool, session: str | None, exclude: frozenset[str] = frozenset()
+        self,
+        pool: TokenPool,
+        session: str | None,
+        exclude: frozenset[str] = frozenset(),
+        family: str | None = None,
     ) -> Lease | None:
         preferred = None
         if self._shared is not None and session:
             preferred = await self._shared.session_token(pool.name, session)
         tried = set(exclude)
         for _ in range(max(1, len(pool))):
-            lease = pool.select(session, tried, preferred)
+            lease = pool.select(session, tried, preferred, family)
             if lease is not None and logger.isEnabledFor(logging.DEBUG):
                 logger.debug(LOG_LEASE, pool.name, lease.fingerprint, local_time(lease.leased_at))
             if lease is None or self._shared is None:
                 return lease
-            remote = await self._shared.cooling(pool.name, lease.fingerprint)
-            if remote is None:
+            remote, document = await self._shared.candidate(pool.name, lease.fingerprint)
+            if document is not None:
+                self._adopt_limits(pool, lease.fingerprint, document)
+            if remote is None and (document is None or not pool.avoids(lease.fingerprint, family, tried)):
                 if session:
                     await self._shared.remember_session(pool.name, session, lease.fingerprint, 3600)
                 return lease
-            pool.cool_until(lease.fingerprint, remote[0], remote[1])
+            if remote is not None:
+                pool.cool_until(lease.fingerprint, remote[0], remote[1])
             tried.add(lease.fingerprint)
             preferred = None
         return None
 
+    @staticmethod
+    def _adopt_limits(pool: TokenPool, fp: str, document: Any) -> None:
+        """Take in what another worker learned about `fp`'s subscription windows."""
+        parsed = limits_from_document(document)
+        if parsed is None:
+            return
+        limits, seen_at, families = parsed
+        pool.record_limits(fp, limits, seen_at)
+        pool.adopt_family_cooling(fp, families)
+
+    async def record_limits(self, pool: TokenPool, fp: str, headers: Mapping[str, str]) -> UnifiedLimits:
+        """Keep the unified rate-limit windows an Anthropic response reported for `fp`; tell
+        other workers when they changed notably."""
+        limits = parse_unified_limits(headers)
+        if limits.empty:
+            return limits
+        before = pool.limits_of(fp)[0]
+        if pool.record_limits(fp, limits):
+            if limits.status == "allowed_warning" and (before is None or before.status != "allowed_warning"):
+                window = limits.windows.get("5h" if limits.claim == "five_hour" else "7d")
+                logger.warning(
+                    LOG_WARNING,
+                    pool.name,
+                    fp,
+                    limits.claim or "a window",
+                    100 * (window.utilization or 0.0) if window else 0.0,
+                    local_time(limits.reset) if limits.reset else "unknown",
+                )
+            await self._share_limits(pool, fp)
+        return limits
+
+    async def _share_limits(self, pool: TokenPool, fp: str) -> None:
+        if self._shared is None:
+            return
+        limits, seen_at, families = pool.limits_of(fp)
+        now = self._clock()
+        ends = [until for until in families.values()]
+        if limits is not None:
+            ends += [w.reset for w in limits.windows.values() if w.reset is not None]
+        seconds = min(max([end - now for end in ends], default=3600.0), MAX_LIMITS_SECONDS)
+        document = limits_document(limits or UnifiedLimits(), seen_at or now, families)
+        await self._shared.set_limits(pool.name, fp, document, seconds)
+
     async def report_failure(self, pool: TokenPool, fp: str, status: int, headers: Mapping[str, str]) -> None:
+        limits = await self.record_limits(pool, fp, headers)
         cooldown = cooldown_for(status, headers, self._clock())
         if cooldown is None:
             return
+        seconds = cooldown.seconds
+        if cooldown.reason == "rate_limited" and pool.name == CLAUDE_POOL:
+            # Subscription windows reset for every replica at once: spread their comeback.
+            seconds += jitter(seconds, self._draw)
+        if status == 429 and limits.family is not None:
+            family_until = pool.cool_family(fp, limits.family, seconds)
+            if family_until is not None:
+                logger.info(
+                    LOG_FAMILY_COOLED,
+                    pool.name,
+                    fp,
+                    limits.family,
+                    seconds,
+                    status,
+                    limits.claim,
+                    local_time(family_until - seconds),
+                    local_time(family_until),
+                )
+                await self._share_limits(pool, fp)
+            return
+        cooldown = type(cooldown)(seconds, cooldown.reason)
         until = pool.cool(fp, cooldown.seconds, cooldown.reason)
         if cooldown.reason == "invalid":
             logger.warning(LOG_INVALID, pool.name, fp, status)
@@ -319,15 +463,17 @@ class TokenRotator(CustomLogger):
             await self._shared.set_cooling(pool.name, fp, until, until - self._clock(), cooldown.reason)
 
     @staticmethod
-    def _pool_exhausted(pool: TokenPool, state: dict[str, Any]) -> float:
+    def _pool_exhausted(pool: TokenPool, state: dict[str, Any], family: str | None = None) -> float:
         """Every token of `pool` is cooling: remember and hint when to come back; the seconds until then."""
-        retry_after = pool.seconds_until_available()
+        retry_after = pool.seconds_until_available(family)
         state["retry_after"] = max(1, math.ceil(retry_after))
         hint_error_header("retry-after", str(state["retry_after"]))
         logger.warning(LOG_EXHAUSTED, pool.name, retry_after)
         return retry_after
 
-    def _failover_callbacks(self, pool: TokenPool, state: dict[str, Any], url: str) -> Callable[..., Any]:
+    def _failover_callbacks(
+        self, pool: TokenPool, state: dict[str, Any], url: str, family: str | None = None
+    ) -> Callable[..., Any]:
         tried: set[str] = set()
         refreshed: set[str] = set()
         session = state.get("session")
@@ -349,9 +495,9 @@ class TokenRotator(CustomLogger):
                     return fresh
                 return await self.lease(pool, session, frozenset(tried))  # refresh failed: cooled
             await self.report_failure(pool, lease.fingerprint, status, headers)
-            following = await self.lease(pool, session, frozenset(tried))
+            following = await self.lease(pool, session, frozenset(tried), family)
             if following is None and status in (429, 529):
-                raise pool_exhausted_error(pool.name, self._pool_exhausted(pool, state), url)
+                raise pool_exhausted_error(pool.name, self._pool_exhausted(pool, state, family), url)
             return following
 
         return on_failure
@@ -448,22 +594,35 @@ class TokenRotator(CustomLogger):
                     kwargs.get("model"),
                     "rotate mode" if anthropic_api else "not Anthropic's API",
                 )
-        if anthropic_api and mode == "rotate":
+        if anthropic_api and mode == "rotate" and not self._has_own_credential(kwargs):
             return await self._lease_into(out, self.pool(), state, call)
         group = self._model_group(kwargs)
         if group in self._group_pools:
             return await self._lease_into(out, self.pool(self._group_pools[group]), state, call)
         return out if out is not kwargs else None
 
+    def _has_own_credential(self, kwargs: Mapping[str, Any]) -> bool:
+        """The deployment declares its own key (pay-as-you-go after the subscription, say): it
+        uses that key, and the Claude pool serves only deployments without one."""
+        api_key = kwargs.get("api_key")
+        if not isinstance(api_key, str) or not api_key.strip():
+            return False
+        assert self._pools is not None
+        if any(pool.owns(api_key) for pool in self._pools.values()):
+            return False  # a leased token left from an earlier attempt is not the deployment's
+        # Only a key the operator wrote on the deployment counts, never one a client supplied.
+        return declares_credential(kwargs) is not False
+
     async def _lease_into(
         self, kwargs: dict[str, Any], pool: TokenPool, state: dict[str, Any], call: str
     ) -> dict[str, Any]:
         session = state.get("session")
-        lease = await self.lease(pool, session)
+        family = model_family(str(kwargs.get("model") or "")) if pool.name == CLAUDE_POOL else None
+        lease = await self.lease(pool, session, family=family)
         if lease is None:
             raise pool_exhausted_rate_limit_error(
                 pool.name,
-                self._pool_exhausted(pool, state),
+                self._pool_exhausted(pool, state, family),
                 provider=str(kwargs.get("custom_llm_provider") or "anthropic"),
                 model=str(kwargs.get("model")),
             )
@@ -482,10 +641,27 @@ class TokenRotator(CustomLogger):
             out["client"] = PoolFailoverClient(
                 inner,
                 lease,
-                self._failover_callbacks(pool, state, url),
-                lambda done: pool.record_success(done.fingerprint),
+                self._failover_callbacks(pool, state, url, family),
+                lambda done, headers: self._on_success(pool, done, headers),
             )
         return out
+
+    async def _on_success(self, pool: TokenPool, lease: Lease, headers: Mapping[str, str]) -> None:
+        pool.record_success(lease.fingerprint)
+        await self.record_limits(pool, lease.fingerprint, headers)
+
+    async def async_post_call_success_deployment_hook(
+        self, request_data: dict, response: Any, call_type: Any, **kwargs: Any
+    ) -> Any:
+        """A pooled Claude token's answer outside the failover client (chat completions): keep
+        the subscription windows its headers report. The response is left as it is."""
+        if isinstance(request_data.get("client"), PoolFailoverClient) or self._pools is None:
+            return None  # the failover client already read them
+        pool = self._pools[CLAUDE_POOL]
+        fp = pool.owns(request_data.get("api_key") if isinstance(request_data.get("api_key"), str) else None)
+        if fp is not None:
+            await self.record_limits(pool, fp, provider_response_headers(response))
+        return None
 
     async def async_post_call_failure_deployment_hook(
         self,

@@ -5,6 +5,8 @@ Keys (values never contain a token, only fingerprints):
 
     litellm_plugins:pool:<pool>:cool:<fingerprint>   "<until epoch>|<reason>", expires with the cooldown
     litellm_plugins:pool:<pool>:session:<hash>       "<fingerprint>", expires after the sticky period
+    litellm_plugins:pool:<pool>:limits:<fingerprint> JSON: the token's subscription windows
+                                                     (utilization, status, reset) and family rests
 
 Each process keeps its own :class:`TokenPool` and consults Redis for the one candidate it is
 about to use, so selection stays O(1) round trips whatever the pool size. A Redis outage is
@@ -15,6 +17,7 @@ security decision).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from typing import Any, Final
 
@@ -50,14 +53,41 @@ class SharedPoolState:
         except Exception as error:  # noqa: BLE001 - any Redis failure degrades to local state
             logger.warning(LOG_REDIS_DOWN, type(error).__name__)
             return None
-        if not raw:
-            return None
-        text = raw.decode() if isinstance(raw, bytes) else str(raw)
-        until, _, reason = text.partition("|")
+        return _cooling_value(raw)
+
+    @staticmethod
+    def _limits_key(pool: str, fp: str) -> str:
+        return f"{PREFIX}:{pool}:limits:{fp}"
+
+    async def candidate(self, pool: str, fp: str) -> tuple[tuple[float, str] | None, Any]:
+        """One round trip for the token about to be leased: (its cooldown, its limits document)."""
         try:
-            return float(until), reason
-        except ValueError:
-            return None
+            cool_raw, limits_raw = await self._redis.mget(
+                [self._cool_key(pool, fp), self._limits_key(pool, fp)]
+            )
+        except Exception as error:  # noqa: BLE001 - any Redis failure degrades to local state
+            logger.warning(LOG_REDIS_DOWN, type(error).__name__)
+            return None, None
+        return _cooling_value(cool_raw), _json_value(limits_raw)
+
+    async def set_limits(self, pool: str, fp: str, document: dict[str, Any], seconds: float) -> None:
+        try:
+            await self._redis.set(self._limits_key(pool, fp), json.dumps(document), ex=max(60, int(seconds)))
+        except Exception as error:  # noqa: BLE001
+            logger.warning(LOG_REDIS_DOWN, type(error).__name__)
+
+    async def all_limits(self, pool: str) -> dict[str, Any]:
+        """Every token's limits document for `pool` (for the status route)."""
+        result: dict[str, Any] = {}
+        try:
+            async for key in self._redis.scan_iter(match=f"{PREFIX}:{pool}:limits:*", count=500):
+                name = key.decode() if isinstance(key, bytes) else key
+                document = _json_value(await self._redis.get(name))
+                if document is not None:
+                    result[name.rsplit(":", 1)[-1]] = document
+        except Exception as error:  # noqa: BLE001
+            logger.warning(LOG_REDIS_DOWN, type(error).__name__)
+        return result
 
     async def set_cooling(self, pool: str, fp: str, until: float, seconds: float, reason: str) -> None:
         try:
@@ -93,3 +123,23 @@ class SharedPoolState:
         except Exception as error:  # noqa: BLE001
             logger.warning(LOG_REDIS_DOWN, type(error).__name__)
         return result
+
+
+def _cooling_value(raw: Any) -> tuple[float, str] | None:
+    if not raw:
+        return None
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    until, _, reason = text.partition("|")
+    try:
+        return float(until), reason
+    except ValueError:
+        return None
+
+
+def _json_value(raw: Any) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+    except ValueError:
+        return None

@@ -2,7 +2,16 @@
 
 Answers per token fingerprint whether it is healthy or cooling (until when and why) and its
 request, success and 429 counts, as seen by the worker that answers; with Redis configured the
-cooldowns are the shared ones. Token values never appear. `litellm-plugins pool` prints it.
+cooldowns are the shared ones. Each row also carries the token's subscription windows as
+Anthropic last reported them (epoch seconds; `litellm-plugins pool` shows local time):
+
+    "unified_status": "allowed_warning", "representative_claim": "five_hour",
+    "unified_reset": 1764601200.0, "utilization": 0.86, "warning": true,
+    "windows": {"5h": {"utilization": 0.86, "status": "allowed_warning", "reset": 1764601200.0},
+                "7d": {"utilization": 0.4, "status": "allowed", "reset": 1765000000.0}},
+    "family_cooling": {"opus": 1764990000.0}, "limits_seen_at": 1764590000.0
+
+Token values never appear. `litellm-plugins pool` prints it.
 """
 
 from __future__ import annotations

@@ -9,6 +9,14 @@ what a pool of 10 does:
 When every token is cooling, `select` returns None and `seconds_until_available` says when the
 first one frees up.
 
+Subscription windows (:mod:`litellm_plugins.rotator.unified_limits`), per token, from the
+headers of its responses:
+- `balanced` gives a new session the least-utilized of the next few healthy tokens in the ring
+  (`UTILIZATION_CHOICES`; ties keep round-robin), so selection stays O(1) in the pool size;
+- a token in `allowed_warning` is passed over, by new sessions and by the sessions stuck to
+  it, while a token without a warning is available (then it is used as before);
+- a limit scoped to one model family (`seven_day_opus`) rests only that family of that token.
+
 Time comes from an injectable clock in epoch seconds (wall time, because cooldowns are shared
 with other processes through Redis). The lock is never held across an await: there is none here.
 """
@@ -20,14 +28,19 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, Final
 
 from litellm_plugins.core.redaction import Secret, fingerprint
+from litellm_plugins.rotator.unified_limits import UnifiedLimits, Window
 
 STRATEGIES: Final = frozenset({"balanced", "sequential"})
 DEFAULT_STICKY_SECONDS: Final = 3600.0
 DEFAULT_MAX_SESSIONS: Final = 100_000
+UTILIZATION_CHOICES: Final = 8  # healthy tokens a new session chooses among, by utilization
+WARNING_SECONDS: Final = 300.0  # how long a warning without a reset time is believed
+NOTABLE_UTILIZATION_CHANGE: Final = 0.01  # smaller changes are not worth telling other workers
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,28 @@ class TokenState:
     successes: int = 0
     rate_limits: int = 0
     failures: int = 0
+    limits: UnifiedLimits | None = None
+    limits_at: float = 0.0
+    family_cooling: dict[str, float] = field(default_factory=dict)
+
+    def load(self, now: float) -> float:
+        """The highest utilization among its windows that have not reset yet (0 when unknown)."""
+        if self.limits is None:
+            return 0.0
+        return max(
+            (
+                w.utilization
+                for w in self.limits.windows.values()
+                if w.utilization is not None and (w.reset is None or w.reset > now)
+            ),
+            default=0.0,
+        )
+
+    def warned(self, now: float) -> bool:
+        if self.limits is None or self.limits.status != "allowed_warning":
+            return False
+        until = self.limits.reset if self.limits.reset is not None else self.limits_at + WARNING_SECONDS
+        return until > now
 
 
 class TokenPool:
@@ -87,6 +122,8 @@ class TokenPool:
         self._in_sequential: set[int] = set(self._sequential)
         self._cooling: list[tuple[float, str]] = []
         self._sessions: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._warned: set[str] = set()  # tokens whose last response said allowed_warning
+        self._family_cooling: dict[str, dict[str, float]] = {}  # family -> fingerprint -> until
 
     def __len__(self) -> int:
         return len(self._states)
@@ -104,15 +141,22 @@ class TokenPool:
 
     # -- selection ---------------------------------------------------------------------------
     def select(
-        self, session: str | None = None, exclude: Iterable[str] = (), preferred: str | None = None
+        self,
+        session: str | None = None,
+        exclude: Iterable[str] = (),
+        preferred: str | None = None,
+        family: str | None = None,
     ) -> Lease | None:
-        excluded = frozenset(exclude)
+        """A lease for `session` (sticky), never one of `exclude`, nor a token whose `family`
+        (the request's model family: opus, sonnet, haiku) is resting."""
         with self._lock:
             now = self._clock()
             self._release_expired(now)
-            fp = self._sticky_choice(session, preferred, excluded, now)
+            excluded = frozenset(exclude) | self._family_blocked(family, now)
+            avoid = self._warnings_to_avoid(excluded, now)
+            fp = self._sticky_choice(session, preferred, excluded | avoid, now)
             if fp is None:
-                fp = self._next_healthy(excluded, now)
+                fp = self._next_healthy(excluded, avoid, now)
             if fp is None:
                 return None
             state = self._states[fp]
@@ -140,33 +184,78 @@ class TokenPool:
                 return fp
         return None
 
-    def _next_healthy(self, excluded: frozenset[str], now: float) -> str | None:
+    def _family_blocked(self, family: str | None, now: float) -> frozenset[str]:
+        resting = self._family_cooling.get(family or "")
+        if not resting:
+            return frozenset()
+        for fp, until in list(resting.items()):
+            if until <= now:
+                del resting[fp]
+                self._states[fp].family_cooling.pop(family or "", None)
+        return frozenset(resting)
+
+    def _warnings_to_avoid(self, excluded: frozenset[str], now: float) -> frozenset[str]:
+        """The warned tokens to pass over: all of them while a healthy unwarned one is left."""
+        warned = frozenset(fp for fp in self._warned if self._states[fp].warned(now))
+        self._warned.intersection_update(warned)
+        if not warned:
+            return warned
+        blocked = excluded | warned
+        # Among any len(blocked) + 1 ring entries one is unblocked if the ring has one at all.
+        for fp in islice(self._ring, len(blocked) + 1):
+            if fp not in blocked:
+                return warned
+        return frozenset()
+
+    def _next_healthy(self, excluded: frozenset[str], avoid: frozenset[str], now: float) -> str | None:
         if self.strategy == "sequential":
-            skipped: list[int] = []
-            found = None
-            while self._sequential:
-                index = self._sequential[0]
-                fp = self._by_index[index]
-                if self._states[fp].cooling_until > now:
-                    heapq.heappop(self._sequential)  # stale entry: it comes back when it heals
-                    self._in_sequential.discard(index)
-                    continue
-                if fp in excluded:
-                    skipped.append(heapq.heappop(self._sequential))
-                    continue
-                found = fp
-                break
-            for index in skipped:
-                heapq.heappush(self._sequential, index)
-            return found
-        for _ in range(min(len(self._ring), len(excluded) + 1)):
-            fp = next(iter(self._ring), None)
-            if fp is None:
-                return None
+            if avoid:
+                found = self._next_sequential(excluded | avoid, now)
+                if found is not None:
+                    return found
+            return self._next_sequential(excluded, now)
+        return self._next_balanced(excluded | avoid, now) or (
+            self._next_balanced(excluded, now) if avoid else None
+        )
+
+    def _next_balanced(self, excluded: frozenset[str], now: float) -> str | None:
+        """The least-utilized of the next `UTILIZATION_CHOICES` healthy tokens of the ring (the
+        first of them on a tie, which is round-robin); the ones passed over stay in place."""
+        candidates: list[str] = []
+        skipped: list[str] = []
+        for fp in islice(self._ring, len(excluded) + UTILIZATION_CHOICES):
+            if fp in excluded:
+                skipped.append(fp)
+            else:
+                candidates.append(fp)
+                if len(candidates) == UTILIZATION_CHOICES:
+                    break
+        for fp in skipped:
             self._ring.move_to_end(fp)
-            if fp not in excluded:
-                return fp
-        return None
+        if not candidates:
+            return None
+        chosen = min(candidates, key=lambda fp: self._states[fp].load(now))  # min keeps the first tie
+        self._ring.move_to_end(chosen)
+        return chosen
+
+    def _next_sequential(self, excluded: frozenset[str], now: float) -> str | None:
+        skipped: list[int] = []
+        found = None
+        while self._sequential:
+            index = self._sequential[0]
+            fp = self._by_index[index]
+            if self._states[fp].cooling_until > now:
+                heapq.heappop(self._sequential)  # stale entry: it comes back when it heals
+                self._in_sequential.discard(index)
+                continue
+            if fp in excluded:
+                skipped.append(heapq.heappop(self._sequential))
+                continue
+            found = fp
+            break
+        for index in skipped:
+            heapq.heappush(self._sequential, index)
+        return found
 
     def _remember(self, session: str, fp: str, now: float) -> None:
         self._sessions[session] = (fp, now + self._sticky_seconds)
@@ -217,19 +306,83 @@ class TokenPool:
             self._ring.pop(fp, None)
             heapq.heappush(self._cooling, (until, fp))
 
+    def cool_family(self, fp: str, family: str, seconds: float) -> float | None:
+        """Rest only `family` (opus, sonnet) of `fp` for `seconds`; returns the end of that rest."""
+        with self._lock:
+            state = self._states.get(fp)
+            if state is None:
+                return None
+            state.rate_limits += 1
+            state.failures += 1
+            return self._rest_family(state, fp, family, self._clock() + seconds)
+
+    def _rest_family(self, state: TokenState, fp: str, family: str, until: float) -> float:
+        until = max(until, state.family_cooling.get(family, 0.0))
+        state.family_cooling[family] = until
+        self._family_cooling.setdefault(family, {})[fp] = until
+        return until
+
+    def record_limits(self, fp: str, limits: UnifiedLimits, seen_at: float | None = None) -> bool:
+        """Keep what a response (or another worker, `seen_at` its time) said about `fp`'s
+        subscription windows; True when that is news worth sharing (status or claim changed,
+        utilization moved by a point or more)."""
+        if limits.empty:
+            return False
+        with self._lock:
+            state = self._states.get(fp)
+            if state is None:
+                return False
+            now = self._clock()
+            when = now if seen_at is None else seen_at
+            if when < state.limits_at:
+                return False  # an older report than the one already kept
+            before = state.limits
+            state.limits, state.limits_at = limits, when
+            if state.warned(now):
+                self._warned.add(fp)
+            else:
+                self._warned.discard(fp)
+            return before is None or _notable_change(before, limits)
+
+    def adopt_family_cooling(self, fp: str, families: dict[str, float]) -> None:
+        """Adopt model-family rests another process decided (shared state)."""
+        with self._lock:
+            state = self._states.get(fp)
+            now = self._clock()
+            for family, until in families.items():
+                if state is not None and until > now:
+                    self._rest_family(state, fp, family, until)
+
+    def limits_of(self, fp: str) -> tuple[UnifiedLimits | None, float, dict[str, float]]:
+        """(last unified limits, when they were seen, family rests) of `fp`, for sharing."""
+        with self._lock:
+            state = self._states.get(fp)
+            if state is None:
+                return None, 0.0, {}
+            return state.limits, state.limits_at, dict(state.family_cooling)
+
+    def avoids(self, fp: str, family: str | None = None, exclude: Iterable[str] = ()) -> bool:
+        """Whether `select` would now pass `fp` over (its family rests, or it is warned while
+        an unwarned healthy token is left); used after adopting another worker's view."""
+        with self._lock:
+            now = self._clock()
+            excluded = frozenset(exclude) | self._family_blocked(family, now)
+            return fp in excluded or fp in self._warnings_to_avoid(excluded, now)
+
     def record_success(self, fp: str) -> None:
         with self._lock:
             state = self._states.get(fp)
             if state is not None:
                 state.successes += 1
 
-    def seconds_until_available(self) -> float:
+    def seconds_until_available(self, family: str | None = None) -> float:
         with self._lock:
             now = self._clock()
             self._release_expired(now)
-            if self._ring:
+            resting = self._family_cooling.get(family or "", {})
+            if any(fp not in resting or resting[fp] <= now for fp in self._ring):
                 return 0.0
-            pending = [state.cooling_until for state in self._states.values()]
+            pending = [max(state.cooling_until, resting.get(fp, 0.0)) for fp, state in self._states.items()]
             return max(0.0, min(pending) - now) if pending else 0.0
 
     def status(self) -> list[dict[str, object]]:
@@ -247,6 +400,42 @@ class TokenPool:
                     "successes": state.successes,
                     "rate_limits": state.rate_limits,
                     "failures": state.failures,
+                    **limits_status(state, now),
                 }
                 for fp, state in self._states.items()
             ]
+
+
+def limits_status(state: TokenState, now: float) -> dict[str, Any]:
+    """A token's subscription windows for the status route (epoch seconds; no secret)."""
+    limits = state.limits
+    windows: dict[str, Any] = {}
+    if limits is not None:
+        for name, window in limits.windows.items():
+            windows[name] = {
+                "utilization": window.utilization,
+                "status": window.status,
+                "reset": window.reset,
+            }
+    return {
+        "unified_status": limits.status if limits is not None else None,
+        "representative_claim": limits.claim if limits is not None else None,
+        "unified_reset": limits.reset if limits is not None else None,
+        "windows": windows,
+        "warning": state.warned(now),
+        "utilization": state.load(now) if limits is not None else None,
+        "family_cooling": {family: until for family, until in state.family_cooling.items() if until > now},
+        "limits_seen_at": state.limits_at or None,
+    }
+
+
+def _notable_change(before: UnifiedLimits, after: UnifiedLimits) -> bool:
+    if (before.status, before.claim) != (after.status, after.claim):
+        return True
+    for name in set(before.windows) | set(after.windows):
+        old, new = before.windows.get(name, Window()), after.windows.get(name, Window())
+        if old.status != new.status or old.reset != new.reset:
+            return True
+        if abs((old.utilization or 0.0) - (new.utilization or 0.0)) >= NOTABLE_UTILIZATION_CHANGE:
+            return True
+    return False

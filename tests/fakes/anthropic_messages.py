@@ -208,6 +208,69 @@ def rate_limit_fault(reset_at: float | None = None, retry_after: int = 60) -> Fa
     return Fault(kind="status", status=429, headers=headers)
 
 
+WARNING_THRESHOLD = 0.8  # a window at or above this share of its limit reports allowed_warning
+WINDOW_STATUSES = ("allowed", "allowed_warning", "rejected")
+
+
+@dataclass
+class UnifiedWindows:
+    """One subscription's unified rate-limit state, as Anthropic reports it on every response to
+    an OAuth token (`anthropic-ratelimit-unified-*`): utilization (0..1) of the 5-hour and 7-day
+    windows, their resets (epoch seconds), and model families whose own weekly limit is spent
+    (`seven_day_opus` / `seven_day_sonnet`: that family answers 429, the others still serve)."""
+
+    five_hour: float = 0.0
+    seven_day: float = 0.0
+    five_hour_reset: float = field(default_factory=lambda: time.time() + 5 * 3600)
+    seven_day_reset: float = field(default_factory=lambda: time.time() + 7 * 86400)
+    rejected_families: dict[str, float] = field(default_factory=dict)  # family -> its reset
+
+    @staticmethod
+    def window_status(utilization: float) -> str:
+        if utilization >= 1.0:
+            return "rejected"
+        return "allowed_warning" if utilization >= WARNING_THRESHOLD else "allowed"
+
+    def rejected_family(self, model: Any) -> str | None:
+        for family in self.rejected_families:
+            if isinstance(model, str) and family in model:
+                return family
+        return None
+
+    def headers(self, model: Any = None) -> dict[str, str]:
+        windows = {
+            "five_hour": ("5h", self.five_hour, self.five_hour_reset),
+            "seven_day": ("7d", self.seven_day, self.seven_day_reset),
+        }
+        headers: dict[str, str] = {}
+        for short, utilization, reset in windows.values():
+            headers[f"anthropic-ratelimit-unified-{short}-status"] = self.window_status(utilization)
+            headers[f"anthropic-ratelimit-unified-{short}-reset"] = str(int(reset))
+            headers[f"anthropic-ratelimit-unified-{short}-utilization"] = f"{utilization:.2f}"
+        # The representative claim is the window that binds: the worst status, then the fuller one.
+        claim = max(
+            windows,
+            key=lambda name: (WINDOW_STATUSES.index(self.window_status(windows[name][1])), windows[name][1]),
+        )
+        status, reset = self.window_status(windows[claim][1]), windows[claim][2]
+        family = self.rejected_family(model)
+        if family is not None and status != "rejected":
+            claim, status, reset = f"seven_day_{family}", "rejected", self.rejected_families[family]
+        headers.update(
+            {
+                "anthropic-ratelimit-unified-status": status,
+                "anthropic-ratelimit-unified-reset": str(int(reset)),
+                "anthropic-ratelimit-unified-representative-claim": claim,
+                "anthropic-ratelimit-unified-fallback-percentage": "0.5",
+                "anthropic-ratelimit-unified-overage-status": "rejected",
+                "anthropic-ratelimit-unified-overage-disabled-reason": "org_level_disabled",
+            }
+        )
+        if status == "rejected":
+            headers["retry-after"] = str(max(0, int(reset - time.time())))
+        return headers
+
+
 @dataclass
 class AnthropicRequest(RecordedRequest):
     """A recorded request plus who sent it (api key / OAuth token) and the status it got."""
@@ -244,10 +307,12 @@ class FakeAnthropic(FakeUpstream):
         self.models = dict(DEFAULT_MODELS if models is None else models)
         self.chunk_count = chunk_count
         self.signing_secret = signing_secret
+        self._unused_windows = UnifiedWindows()
         self.requests = RequestLog()
         self.faults: deque[Fault] = deque()
         self.credential_faults: dict[str, Fault] = {}
         self.expired_tokens: frozenset[str] = frozenset()
+        self.unified_windows: dict[str, UnifiedWindows] = {}
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         self.app = Starlette(
             routes=[
@@ -291,6 +356,21 @@ class FakeAnthropic(FakeUpstream):
         """`token` expires now: Anthropic answers it with 401 until it is refreshed."""
         self.oauth_tokens = tuple(item for item in self.oauth_tokens if item != token)
         self.expired_tokens = self.expired_tokens | {token}
+
+    def set_unified_window(self, credential: str, windows: UnifiedWindows | None) -> UnifiedWindows:
+        """Report `windows` on every response to the OAuth token `credential` (None: back to an
+        unused subscription); a spent window or family answers 429 as the real API does."""
+        if windows is None:
+            self.unified_windows.pop(credential, None)
+            return UnifiedWindows()
+        self.unified_windows[credential] = windows
+        return windows
+
+    def _unified_headers(self, credential: str | None, body: Any) -> dict[str, str]:
+        if credential is None or credential not in self.oauth_tokens:
+            return {}  # API keys get the standard per-minute headers, not the subscription's
+        windows = self.unified_windows.get(credential) or self._unused_windows
+        return windows.headers(body.get("model") if isinstance(body, dict) else None)
 
     def attempts(self, credential: str) -> int:
         """`/v1/messages` requests that authenticated with `credential`, whatever they got back."""
@@ -353,10 +433,16 @@ class FakeAnthropic(FakeUpstream):
             return anthropic_error(rejected.status, rejected.message, rejected.type)
         standing = self.credential_faults.get(recorded.credential)
         fault = standing or (None if count_only else self._take_fault(body, recorded.credential))
+        unified = {} if count_only else self._unified_headers(recorded.credential, body)
         if fault is not None:
             response = await self._fault_response(fault)
             if response is not None:
+                if recorded.credential in self.unified_windows:  # a scripted window: the fault's headers win
+                    for name, value in unified.items():
+                        response.headers.setdefault(name, value)
                 return response
+        if unified.get("anthropic-ratelimit-unified-status") == "rejected":
+            return anthropic_error(429, DEFAULT_ERROR_MESSAGES[429], headers=unified)
         try:
             if count_only:
                 validate_request(
@@ -376,7 +462,7 @@ class FakeAnthropic(FakeUpstream):
             return anthropic_error(rejected.status, rejected.message, rejected.type)
         reply = scripted_reply(body, self.signing_secret)
         input_tokens = estimate_input_tokens(body)
-        headers = {"request-id": new_request_id()}
+        headers = {**unified, "request-id": new_request_id()}
         if body.get("stream"):
             return StreamingResponse(
                 stream_events(body["model"], reply, self.chunk_count, input_tokens),

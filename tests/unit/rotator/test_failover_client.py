@@ -62,6 +62,7 @@ class Recorder:
         self.following = list(following)
         self.failures: list[tuple[Lease, int, dict[str, str]]] = []
         self.successes: list[Lease] = []
+        self.success_headers: list[dict[str, str]] = []
 
     async def on_failure(self, lease: Lease, status: int, headers: Mapping[str, str]) -> Lease | None:
         self.failures.append((lease, status, dict(headers)))
@@ -70,8 +71,9 @@ class Recorder:
             raise answer
         return answer
 
-    def on_success(self, lease: Lease) -> None:
+    def on_success(self, lease: Lease, headers: Mapping[str, str]) -> None:
         self.successes.append(lease)
+        self.success_headers.append(dict(headers))
 
 
 @pytest.fixture()

@@ -152,7 +152,8 @@ def test_cooldown_and_lease_log_lines_show_iso_local_times(caplog: Any) -> None:
 
     start = 1_800_000_000.25
     token = "sk-ant-oat01-iso-log-" + "x" * 30
-    rotator = TokenRotator(RotatorSettings(claude_tokens=(token,)), clock=lambda: start)
+    # No jitter (draw 0): the cooldown ends exactly when retry-after says.
+    rotator = TokenRotator(RotatorSettings(claude_tokens=(token,)), clock=lambda: start, draw=lambda: 0.0)
     pool = rotator.pool()
     assert isinstance(pool, TokenPool)
     with caplog.at_level(logging.DEBUG, logger="litellm_plugins.rotator"):

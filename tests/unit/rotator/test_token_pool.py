@@ -343,6 +343,15 @@ def test_status_rows_show_fingerprints_and_never_tokens(clock: FakeClock) -> Non
         "successes": 1,
         "rate_limits": 0,
         "failures": 0,
+        # No response has reported subscription windows yet.
+        "unified_status": None,
+        "representative_claim": None,
+        "unified_reset": None,
+        "windows": {},
+        "warning": False,
+        "utilization": None,
+        "family_cooling": {},
+        "limits_seen_at": None,
     }
     assert rows[1]["healthy"] is False
     assert rows[1]["cooling_until"] == START + 60
