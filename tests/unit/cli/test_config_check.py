@@ -268,3 +268,26 @@ def test_routing_unreachable_rules_are_warned() -> None:
     assert "rule 'think' before it asks a subset of its conditions" in problems[0].message
     assert "rule 'everything' before it has no `when`" in problems[1].message
     assert "move it above 'everything'" in problems[1].message
+
+
+def commented_routing_recipe() -> dict[str, Any]:
+    """The commented `routing:` block of config.yaml.example, uncommented."""
+    text = (REPO_ROOT / "config.yaml.example").read_text(encoding="utf-8")
+    block = text.split("  # routing:\n", 1)[1].split("  # A group is never", 1)[0]
+    lines = [line.removeprefix("  # ").split("  #", 1)[0] for line in block.splitlines()]
+    return yaml.safe_load("\n".join(lines))
+
+
+def test_the_commented_routing_recipe_is_valid_for_the_example_groups() -> None:
+    recipe = commented_routing_recipe()
+    assert [rule["to"] for rule in recipe["rules"]] == [
+        "anthropic",
+        "openai",
+        "openrouter",
+        "glm-fast",
+        "glm",
+        "kimi",
+    ]
+    config = example()
+    config["litellm_plugins"]["routing"] = recipe
+    assert run(config) == []
