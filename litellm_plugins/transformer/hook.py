@@ -299,7 +299,7 @@ class RequestTransformer(CustomLogger):
         keys = [key for key in ("max_tokens", "max_completion_tokens") if isinstance(kwargs.get(key), int)]
         if not keys:
             return kwargs
-        facts = self.facts(kwargs, {}, None, openai)
+        facts = self.facts(kwargs, request_headers(kwargs), None, openai)
         metadata = request_metadata(kwargs)
         group = (metadata or {}).get(MODEL_GROUP)
         facts.count_model = group if isinstance(group, str) else None
