@@ -94,6 +94,20 @@ def test_a_rule_sets_the_group_and_records_the_route() -> None:
     assert data["litellm_metadata"][REQUESTED_MODEL] == "claude-haiku-4-5-20251001"
 
 
+def test_a_rules_wildcard_group_still_sends_the_requested_id() -> None:
+    hook = transformer([{"name": "web", "when": {"server_tool": "web_search*"}, "to": "anthropic"}])
+    data = pre_call(hook, anthropic_data("web_search"))
+    assert data["model"] == "anthropic"
+    kwargs = {
+        **{k: v for k, v in data.items() if k not in ("model", "proxy_server_request")},
+        "model": "anthropic/*",
+        "custom_llm_provider": "anthropic",
+        "model_info": {"id": "a"},
+    }
+    out = asyncio.run(hook.async_pre_call_deployment_hook(kwargs, CallTypes.anthropic_messages))
+    assert out is not None and out["model"] == "anthropic/claude-opus-5-5"  # the id Claude Code sent
+
+
 def test_without_a_matching_rule_the_aliases_apply() -> None:
     data = pre_call(transformer([{"when": {"client": "ci-*"}, "to": "openai"}]), anthropic_data("haiku"))
     assert data["model"] == "anthropic-fast" and ROUTE not in data["litellm_metadata"]
