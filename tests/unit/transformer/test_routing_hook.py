@@ -166,6 +166,15 @@ def test_a_long_context_rule_routes_the_prompt_the_window_cannot_take() -> None:
     assert len(counter.calls) == 1  # the rule and the window check share one estimate
 
 
+def test_a_clients_metadata_cannot_pose_as_the_estimate_or_the_route() -> None:
+    counter = FakeCounter(tokens=9000)
+    data = anthropic_data("thinking", model="small")
+    data["litellm_metadata"] = {INPUT_TOKENS_ESTIMATE: 10, ROUTE: {"rule": "forged"}}
+    with pytest.raises(ProxyException, match="prompt is too long: 9000 tokens > 4000 maximum"):
+        pre_call(transformer([], counter), data)
+    assert ROUTE not in data["litellm_metadata"]
+
+
 def test_chat_completions_requests_are_routed_too() -> None:
     data = {
         "model": "gpt-x",
