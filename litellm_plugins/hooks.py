@@ -21,6 +21,7 @@ proxy) when the proxy is loading its config.
 from __future__ import annotations
 
 from litellm_plugins.instances import (
+    claude_code_provider,
     request_log,
     request_transformer,
     thinking_stripper,
@@ -37,6 +38,7 @@ start_in_proxy()
 
 __all__ = [
     "PLUGIN_ORDER",
+    "claude_code_provider",
     "request_log",
     "request_transformer",
     "thinking_stripper",

@@ -10,6 +10,7 @@ environment once, when the proxy loads its config, and configures each of them.
 from __future__ import annotations
 
 from litellm_plugins.auth.hook import StaticTokenAuth
+from litellm_plugins.claude_code_provider.provider import ClaudeCodeProvider
 from litellm_plugins.guards.upstream_guard import UpstreamGuard
 from litellm_plugins.request_log.hook import RequestLog
 from litellm_plugins.rotator.hook import TokenRotator
@@ -23,8 +24,10 @@ token_rotator = TokenRotator()
 thinking_stripper = ThinkingStripper()
 upstream_guard = UpstreamGuard()
 request_log = RequestLog()
+claude_code_provider = ClaudeCodeProvider()
 
 __all__ = [
+    "claude_code_provider",
     "request_log",
     "request_transformer",
     "static_token_auth",
