@@ -74,6 +74,7 @@ def start(
     plugins.token_rotator.configure(plugin_settings, environ)
     plugins.upstream_guard.configure(plugin_settings)
     plugins.thinking_stripper.configure(plugin_settings)
+    plugins.claude_code_provider.configure(environ)
     token_rotator = plugins.token_rotator
     gc_settings = parse_gc_settings(plugin_settings)
     app = getattr(proxy_server, "app", None)

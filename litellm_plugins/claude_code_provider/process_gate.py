@@ -35,24 +35,27 @@ class ProcessGate:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        busy = self.running >= self.max_running or self.waiting > 0
-        if busy and self.waiting >= self.max_waiting:
-            raise GateFull(
-                f"the claude-code provider is at its limit: {self.running} Claude Code process(es) "
-                f"running and {self.waiting} request(s) queued (CLAUDE_CODE_PROVIDER_MAX_PROCESSES="
-                f"{self.max_running}, CLAUDE_CODE_PROVIDER_MAX_QUEUE={self.max_waiting}); retry shortly"
-            )
-        self.waiting += 1
-        try:
-            await asyncio.wait_for(self._slots.acquire(), timeout=self.queue_seconds)
-        except TimeoutError as error:
-            raise GateTimeout(
-                f"no Claude Code process slot came free within {self.queue_seconds:g}s "
-                "(CLAUDE_CODE_PROVIDER_QUEUE_SECONDS); retry later, or raise "
-                "CLAUDE_CODE_PROVIDER_MAX_PROCESSES"
-            ) from error
-        finally:
-            self.waiting -= 1
+        if self._slots.locked() or self.waiting:
+            if self.waiting >= self.max_waiting:
+                raise GateFull(
+                    f"the claude-code provider is at its limit: {self.running} Claude Code process(es) "
+                    f"running and {self.waiting} request(s) queued (CLAUDE_CODE_PROVIDER_MAX_PROCESSES="
+                    f"{self.max_running}, CLAUDE_CODE_PROVIDER_MAX_QUEUE={self.max_waiting}); retry shortly"
+                )
+            self.waiting += 1
+            try:
+                async with asyncio.timeout(self.queue_seconds):
+                    await self._slots.acquire()
+            except TimeoutError as error:
+                raise GateTimeout(
+                    f"no Claude Code process slot came free within {self.queue_seconds:g}s "
+                    "(CLAUDE_CODE_PROVIDER_QUEUE_SECONDS); retry later, or raise "
+                    "CLAUDE_CODE_PROVIDER_MAX_PROCESSES"
+                ) from error
+            finally:
+                self.waiting -= 1
+        else:
+            await self._slots.acquire()  # a free slot: taken at once, no suspension
         self.running += 1
         try:
             yield

@@ -80,10 +80,16 @@ class ClaudeCodeProvider(CustomLLM):
         self._settings = settings
         self._gate: ProcessGate | None = None
 
+    def configure(self, environ: Mapping[str, str] | None = None) -> None:
+        """Read and validate the settings, once (at proxy startup; raises SettingsError with a fix)."""
+        if self._settings is None:
+            self._settings = parse_claude_code_settings(environ)
+
     @property
     def settings(self) -> ClaudeCodeSettings:
         if self._settings is None:
-            self._settings = parse_claude_code_settings()
+            self.configure()
+        assert self._settings is not None
         return self._settings
 
     @property

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from litellm_plugins.core.settings import SettingsError
 
+
 @dataclass(frozen=True)
 class ClaudeCodeSettings:
     max_processes: int = 4

@@ -16,6 +16,7 @@ import yaml
 from litellm.proxy._types import ProxyException
 
 from litellm_plugins.auth.hook import StaticTokenAuth
+from litellm_plugins.claude_code_provider.provider import ClaudeCodeProvider
 from litellm_plugins.core.settings import NotStartedError, SettingsError
 from litellm_plugins.guards.upstream_guard import UpstreamGuard
 from litellm_plugins.rotator.hook import TokenRotator
@@ -34,6 +35,7 @@ def fresh_plugins() -> SimpleNamespace:
         token_rotator=TokenRotator(),
         thinking_stripper=ThinkingStripper(),
         upstream_guard=UpstreamGuard(),
+        claude_code_provider=ClaudeCodeProvider(),
     )
 
 
@@ -77,6 +79,7 @@ def test_start_configures_every_plugin_from_one_read_of_the_config(
         ({"anthropic_api_bases": "https://x"}, {}, "anthropic_api_bases"),
         ({}, {"PROXY_STATIC_TOKEN": "short"}, "PROXY_STATIC_TOKEN"),
         ({}, {"CLAUDE_TOKEN_MODE": "sometimes"}, "CLAUDE_TOKEN_MODE"),
+        ({}, {"CLAUDE_CODE_PROVIDER_MAX_PROCESSES": "0"}, "CLAUDE_CODE_PROVIDER_MAX_PROCESSES"),
     ],
 )
 def test_a_bad_setting_stops_the_start_not_a_request(
