@@ -24,6 +24,7 @@ Settings: :mod:`.settings` (`CLAUDE_CODE_PROVIDER_*`), the rotator's pool and it
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import time
@@ -62,6 +63,10 @@ logger = logging.getLogger(__name__)
 
 PROVIDER: Final = "claude-code"
 LOG_FAILOVER: Final = "claude-code: token %s answered HTTP %s; trying the next pooled token"
+NO_SDK: Final = (
+    "the claude-code provider needs claude-agent-sdk, which is not installed: pip install "
+    "'litellm-plugins[claude-code]' in the proxy's environment and restart it"
+)
 NO_POOL: Final = (
     "the claude-code provider has no Claude credential: set CLAUDE_OAUTH_TOKENS in the proxy's .env "
     "(tokens from `claude setup-token`)"
@@ -166,6 +171,8 @@ class ClaudeCodeProvider(CustomLLM):
             conversation = conversation_from(messages)
         except ConversationError as error:
             raise litellm.BadRequestError(message=str(error), model=model, llm_provider=PROVIDER) from error
+        if importlib.util.find_spec("claude_agent_sdk") is None:
+            raise litellm.APIError(status_code=500, message=NO_SDK, llm_provider=PROVIDER, model=model)
         rotator = _rotator()
         pool = rotator.pool()
         if len(pool) == 0:
