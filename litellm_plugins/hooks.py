@@ -22,6 +22,7 @@ proxy) when the proxy is loading its config.
 from __future__ import annotations
 
 from litellm_plugins.instances import (
+    claude_code_provider,
     client_limits,
     request_log,
     request_transformer,
@@ -46,6 +47,7 @@ start_in_proxy()
 
 __all__ = [
     "PLUGIN_ORDER",
+    "claude_code_provider",
     "client_limits",
     "request_log",
     "request_transformer",

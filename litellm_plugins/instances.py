@@ -10,6 +10,7 @@ environment once, when the proxy loads its config, and configures each of them.
 from __future__ import annotations
 
 from litellm_plugins.auth.hook import StaticTokenAuth
+from litellm_plugins.claude_code_provider.provider import ClaudeCodeProvider
 from litellm_plugins.guards.upstream_guard import UpstreamGuard
 from litellm_plugins.limits.hook import ClientLimits
 from litellm_plugins.request_log.hook import RequestLog
@@ -25,8 +26,10 @@ token_rotator = TokenRotator()
 thinking_stripper = ThinkingStripper()
 upstream_guard = UpstreamGuard()
 request_log = RequestLog()
+claude_code_provider = ClaudeCodeProvider()
 
 __all__ = [
+    "claude_code_provider",
     "client_limits",
     "request_log",
     "request_transformer",

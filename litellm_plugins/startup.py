@@ -85,6 +85,7 @@ def start(
     plugins.upstream_guard.configure(plugin_settings)
     plugins.thinking_stripper.configure(plugin_settings)
     plugins.client_limits.configure(plugin_settings, environ, plugins.static_token_auth.client_names())
+    plugins.claude_code_provider.configure(environ)
     token_rotator = plugins.token_rotator
     gc_settings = parse_gc_settings(plugin_settings)
     app = getattr(proxy_server, "app", None)

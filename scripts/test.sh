@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, integration (real proxy + fakes), e2e (real Claude Code CLI).
-# Installs what it needs: the bundle with test extras into .venv at the versions of
+# Installs what it needs: the bundle with its test and claude-code extras into .venv at the versions of
 # locks/shipped.txt, and the Claude Code CLI from npm into .cache/claude-code. Extra arguments go
 # to pytest. The lowest supported LiteLLM in its own virtualenv (what CI runs second):
 #   LITELLM_LOCK=locks/lowest.txt VENV=.venv-lowest bash scripts/test.sh tests/integration tests/e2e
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" "test"
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" "test,claude-code"
 cd "$ROOT"
 # The Claude Code release the e2e tests are known to pass with (bump it like the LiteLLM lock).
 CLAUDE_CODE_VERSION="2.1.332"

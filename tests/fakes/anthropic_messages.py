@@ -10,6 +10,11 @@ and the fake rejects what the real API rejects:
   currently not supported."). A non-empty `x-api-key` header decides alone. An OAuth access token
   that was refreshed away or expired (`replace_oauth_token`, `expire_oauth_token`; the fake OAuth
   token endpoint in `anthropic_oauth.py` calls them) gets the real 401 "OAuth token has expired.";
+- with `require_claude_code=True` (opt-in), an OAuth request that does not come from Claude Code
+  (400 "This credential is only authorized for use with Claude Code ..."), as the real API
+  answers a subscription token used elsewhere: Claude Code's user agent (`claude-cli/...`), its
+  `claude-code-20250219` beta and a system prompt that opens (after its billing line) with one
+  of Claude Code's identities (:data:`CLAUDE_CODE_IDENTITIES`) are required;
 - a missing (or non-date) `anthropic-version` header;
 - unknown top-level keys ("<key>: Extra inputs are not permitted"), missing `model`,
   `max_tokens` or `messages`, `max_tokens` above the model's output limit, unknown models
@@ -90,6 +95,18 @@ ANTHROPIC_VERSION_PATTERN = re.compile(
     r"^\d{4}-\d{2}-\d{2}$"
 )  # 2023-06-01; anthropic SDK 2.x sends 2026-10-21
 OAUTH_BETA = "oauth-2025-04-20"
+CLAUDE_CODE_BETA = "claude-code-20250219"
+CLAUDE_CODE_USER_AGENT = "claude-cli/"
+# What Claude Code 2.1.332 sends first in `system` (captured): the CLI's own identity, or the Agent
+# SDK's when it runs with a custom system prompt; a billing line may precede it.
+CLAUDE_CODE_IDENTITIES = (
+    "You are Claude Code, Anthropic's official CLI for Claude.",
+    "You are a Claude agent, built on Anthropic's Claude Agent SDK.",
+)
+BILLING_LINE = "x-anthropic-billing-header:"
+CLAUDE_CODE_ONLY = (
+    "This credential is only authorized for use with Claude Code and cannot be used for other API requests."
+)
 MID_CONVERSATION_SYSTEM_BETA = "mid-conversation-system-2026-04-07"
 PER_TURN_CONTROL_BETA = "per-turn-control-2026-07-01"  # a message may carry its own `output_config`
 THINKING_TEXT = "Reasoning about the request."
@@ -300,9 +317,12 @@ class FakeAnthropic(FakeUpstream):
         chunk_count: int = 4,
         signing_secret: bytes = b"fake-anthropic-signing-secret",
         mid_conversation_system_ga: bool = True,
+        require_claude_code: bool = False,
     ) -> None:
         self.api_keys = api_keys
         self.mid_conversation_system_ga = mid_conversation_system_ga
+        self.require_claude_code = require_claude_code
+        self.stream_delay = 0.0  # seconds between streamed deltas (a slow model, for disconnect tests)
         self.oauth_tokens = oauth_tokens
         self.models = dict(DEFAULT_MODELS if models is None else models)
         self.chunk_count = chunk_count
@@ -429,6 +449,8 @@ class FakeAnthropic(FakeUpstream):
                 recorded.headers, recorded.betas, self.api_keys, self.oauth_tokens, self.expired_tokens
             )
             check_version(recorded.header("anthropic-version"))
+            if self.require_claude_code and recorded.credential in self.oauth_tokens and not count_only:
+                check_claude_code_identity(recorded.headers, recorded.betas, body)
         except RequestRejected as rejected:
             return anthropic_error(rejected.status, rejected.message, rejected.type)
         standing = self.credential_faults.get(recorded.credential)
@@ -465,7 +487,7 @@ class FakeAnthropic(FakeUpstream):
         headers = {**unified, "request-id": new_request_id()}
         if body.get("stream"):
             return StreamingResponse(
-                stream_events(body["model"], reply, self.chunk_count, input_tokens),
+                stream_events(body["model"], reply, self.chunk_count, input_tokens, self.stream_delay),
                 media_type="text/event-stream",
                 headers={**headers, "cache-control": "no-cache"},
             )
@@ -528,6 +550,23 @@ def authenticate(
     if token and token in expired_tokens:
         raise RequestRejected(401, OAUTH_EXPIRED_MESSAGE)
     raise RequestRejected(401, "invalid x-api-key")
+
+
+def check_claude_code_identity(headers: dict[str, str], betas: tuple[str, ...], body: Any) -> None:
+    """A subscription's OAuth token is for Claude Code: refuse a request that is not Claude Code's."""
+    system = body.get("system") if isinstance(body, dict) else None
+    blocks = [system] if isinstance(system, str) else system if isinstance(system, list) else []
+    texts = [
+        (
+            block if isinstance(block, str) else block.get("text", "") if isinstance(block, dict) else ""
+        ).strip()
+        for block in blocks
+    ]
+    texts = [text for text in texts if text and not text.startswith(BILLING_LINE)]
+    identified = bool(texts) and texts[0].startswith(CLAUDE_CODE_IDENTITIES)
+    agent = headers.get("user-agent", "")
+    if not (identified and agent.startswith(CLAUDE_CODE_USER_AGENT) and CLAUDE_CODE_BETA in betas):
+        raise RequestRejected(400, CLAUDE_CODE_ONLY)
 
 
 def check_version(version: str | None) -> None:
@@ -981,7 +1020,7 @@ def sse_event(name: str, data: dict[str, Any]) -> bytes:
 
 
 async def stream_events(
-    model: str, reply: Reply, chunk_count: int, input_tokens: int
+    model: str, reply: Reply, chunk_count: int, input_tokens: int, delay: float = 0.0
 ) -> AsyncIterator[bytes]:
     start = message_body(model, reply, input_tokens)
     start.update(content=[], stop_reason=None)
@@ -1010,6 +1049,8 @@ async def stream_events(
         started = {"type": "content_block_start", "index": index, "content_block": opening}
         yield sse_event("content_block_start", started)
         for delta in deltas:
+            if delay:
+                await asyncio.sleep(delay)
             yield sse_event(
                 "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
             )

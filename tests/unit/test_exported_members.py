@@ -17,6 +17,7 @@ def test_package_exports() -> None:
 def test_hooks_exports_what_configs_point_at() -> None:
     assert litellm_plugins.hooks.__all__ == [
         "PLUGIN_ORDER",
+        "claude_code_provider",
         "client_limits",
         "request_log",
         "request_transformer",
@@ -31,6 +32,7 @@ def test_hooks_exports_what_configs_point_at() -> None:
 
 def test_instances_exports() -> None:
     assert litellm_plugins.instances.__all__ == [
+        "claude_code_provider",
         "client_limits",
         "request_log",
         "request_transformer",

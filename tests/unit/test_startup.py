@@ -16,6 +16,7 @@ import yaml
 from litellm.proxy._types import ProxyException
 
 from litellm_plugins.auth.hook import StaticTokenAuth
+from litellm_plugins.claude_code_provider.provider import ClaudeCodeProvider
 from litellm_plugins.core.settings import NotStartedError, SettingsError
 from litellm_plugins.guards.upstream_guard import UpstreamGuard
 from litellm_plugins.limits.hook import ClientLimits
@@ -36,6 +37,7 @@ def fresh_plugins() -> SimpleNamespace:
         thinking_stripper=ThinkingStripper(),
         upstream_guard=UpstreamGuard(),
         client_limits=ClientLimits(),
+        claude_code_provider=ClaudeCodeProvider(),
     )
 
 
@@ -85,6 +87,7 @@ def test_start_configures_every_plugin_from_one_read_of_the_config(
         ({"routing": {"rules": [{"when": {"thinkng": True}, "to": "x"}]}}, {}, "unknown condition 'thinkng'"),
         ({}, {"PROXY_STATIC_TOKEN": "short"}, "PROXY_STATIC_TOKEN"),
         ({}, {"CLAUDE_TOKEN_MODE": "sometimes"}, "CLAUDE_TOKEN_MODE"),
+        ({}, {"CLAUDE_CODE_PROVIDER_MAX_PROCESSES": "0"}, "CLAUDE_CODE_PROVIDER_MAX_PROCESSES"),
     ],
 )
 def test_a_bad_setting_stops_the_start_not_a_request(
