@@ -15,6 +15,7 @@ from litellm_plugins.request_log.hook import RequestLog
 from litellm_plugins.rotator.hook import TokenRotator
 from litellm_plugins.thinking.hook import ThinkingStripper
 from litellm_plugins.transformer.hook import RequestTransformer
+from litellm_plugins.usage.counter import UsageCounter
 
 request_transformer = RequestTransformer()
 static_token_auth = StaticTokenAuth()
@@ -22,7 +23,8 @@ user_api_key_auth = static_token_auth.user_api_key_auth
 token_rotator = TokenRotator()
 thinking_stripper = ThinkingStripper()
 upstream_guard = UpstreamGuard()
-request_log = RequestLog()
+usage_counter = UsageCounter()
+request_log = RequestLog(usage=usage_counter)
 
 __all__ = [
     "request_log",
@@ -31,5 +33,6 @@ __all__ = [
     "thinking_stripper",
     "token_rotator",
     "upstream_guard",
+    "usage_counter",
     "user_api_key_auth",
 ]

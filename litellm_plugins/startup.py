@@ -16,8 +16,8 @@ per proxy process (a marker on LiteLLM's `proxy_server` module). In order:
    message that says how to fix it, instead of failing a user's first request;
 4. the ASGI layers on the proxy app. Each wraps the stack built so far, so the last installed sees
    a request first: the request guard (which asks the auth decision before it reads a body),
-   then the pool status route, the internals filter, the protocol errors layer (and the
-   garbage-collection freeze), then LiteLLM; the count_tokens route goes in front of
+   then the pool status route and the usage route, the internals filter, the protocol errors
+   layer (and the garbage-collection freeze), then LiteLLM; the count_tokens route goes in front of
    LiteLLM's own routes.
 
 Importing this module (or any other of the package) has no side effects.
@@ -44,6 +44,7 @@ from litellm_plugins.guards.request_guard import install as install_request_guar
 from litellm_plugins.rotator.status_route import install as install_status_route
 from litellm_plugins.transformer.count_tokens import TokenCounter
 from litellm_plugins.transformer.count_tokens import install as install_count_tokens
+from litellm_plugins.usage.route import install as install_usage_route
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,9 @@ def start(
     plugins.upstream_guard.configure(plugin_settings)
     plugins.thinking_stripper.configure(plugin_settings)
     token_rotator = plugins.token_rotator
+    usage_counter = getattr(plugins, "usage_counter", None)  # tests may start without one
+    if usage_counter is not None:
+        usage_counter.configure(environ, pool_status=token_rotator.status)
     gc_settings = parse_gc_settings(plugin_settings)
     app = getattr(proxy_server, "app", None)
     if app is not None:
@@ -82,6 +86,8 @@ def start(
         install_protocol_errors(app)
         install_internals_filter(app)  # outside protocol errors: sees the final error shapes
         install_status_route(app, token_rotator.status_report)
+        if usage_counter is not None:
+            install_usage_route(app, usage_counter.report)
         install_request_guard(app, gate=plugins.static_token_auth.refusal)
         install_gc_tuning(app, gc_settings)
         install_count_tokens(

@@ -308,6 +308,8 @@ class TokenRotator(CustomLogger):
                 state["failovers"].append(f"{pool.name} {lease.fingerprint} HTTP {status}")
             await self.report_failure(pool, lease.fingerprint, status, headers)
             following = await self.lease(pool, session, frozenset(tried))
+            if following is not None and isinstance(state.get("leases"), list):  # who served: usage
+                state["leases"].append(following.fingerprint)
             if following is None and status in (429, 529):
                 raise pool_exhausted_error(pool.name, self._pool_exhausted(pool, state), url)
             return following
