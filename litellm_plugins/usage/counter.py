@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Final
 
+from litellm_plugins.core.proxy import running_proxy_server
 from litellm_plugins.core.redis_url import redis_url_from
 from litellm_plugins.usage.metrics import PoolStatus, UsageMetrics, create_metrics
-from litellm_plugins.usage.record import Failover, UsageRecord, parse_failover
+from litellm_plugins.usage.record import Failover, UsageRecord, bounded, parse_failover
 from litellm_plugins.usage.report import build_report
 from litellm_plugins.usage.store import LocalUsageStore, RedisUsageStore, UsageStore
 from litellm_plugins.usage.windows import window_start
@@ -27,13 +28,23 @@ logger = logging.getLogger(__name__)
 LOG_STARTUP: Final = "usage: counters %s, metrics %s"
 
 
+def running_model_groups() -> Collection[str]:
+    """The model group names the running proxy's router knows (empty outside a proxy)."""
+    proxy_server = running_proxy_server()
+    router = getattr(proxy_server, "llm_router", None) if proxy_server is not None else None
+    names = getattr(router, "model_names", None) if router is not None else None
+    return frozenset(name for name in names or () if isinstance(name, str))
+
+
 class UsageCounter:
     def __init__(
         self,
         store: UsageStore | None = None,
         clock: Callable[[], float] = time.time,
         registry: Any = None,
+        group_names: Callable[[], Collection[str]] = running_model_groups,
     ) -> None:
+        self._group_names = group_names
         self._store: UsageStore = store if store is not None else LocalUsageStore()
         self._clock = clock
         self._registry = registry
@@ -59,6 +70,9 @@ class UsageCounter:
         self, record: UsageRecord, failovers: Sequence[str] = (), fallback_groups: Sequence[str] = ()
     ) -> None:
         """Count one finished request; `failovers` as the rotator records them (`<pool> fp:... HTTP 429`)."""
+        names = self._group_names()
+        record = bounded(record, names)
+        fallback_groups = [group if not names or group in names else "-" for group in fallback_groups]
         await self._store.add(record, self._clock())
         if self._metrics is not None:
             parsed: list[Failover] = [f for f in map(parse_failover, failovers) if f is not None]

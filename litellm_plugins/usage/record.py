@@ -8,16 +8,17 @@ provider reported: `input` (not read from or written to the prompt cache), `outp
 `prompt_tokens_details.cached_tokens`), so `input = prompt_tokens - cache_read - cache_write`:
 for Anthropic that is the `input_tokens` the API reported.
 
-The group is counted only for a request a deployment answered (or failed on): a request refused
-before routing is counted under the group `-`, so a client cannot grow the counters with
-made-up model names. No credential is ever read: the pooled token is the fingerprint the rotator
-recorded in the request's metadata (`litellm_plugins_rotator`).
+The group is counted only when it is one of the proxy's model groups (:func:`bounded`) and a
+deployment answered (or failed on) the request: anything else is counted under the group and
+deployment `-`, so a client cannot grow the counters with made-up model names. No credential
+is ever read: the pooled token is the fingerprint the rotator recorded in the request's
+metadata (`litellm_plugins_rotator`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from litellm_plugins.core.metadata_keys import ROTATOR_STATE
@@ -123,6 +124,14 @@ def usage_record(
         cache_read_tokens=tokens[2],
         cache_write_tokens=tokens[3],
     )
+
+
+def bounded(record: UsageRecord, group_names: Collection[str]) -> UsageRecord:
+    """`record` with group and deployment `-` unless its group is one of `group_names` (the
+    router's; an empty collection, outside a proxy, bounds nothing)."""
+    if not group_names or record.group in group_names:
+        return record
+    return replace(record, group=NONE, deployment=NONE)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pytest
 
 from litellm_plugins.request_log.hook import RequestLog
 from litellm_plugins.usage.counter import UsageCounter
-from litellm_plugins.usage.record import UsageRecord, parse_failover, token_counts, usage_record
+from litellm_plugins.usage.record import UsageRecord, bounded, parse_failover, token_counts, usage_record
 from litellm_plugins.usage.report import build_report, format_usage
 from litellm_plugins.usage.store import LocalUsageStore, decode_field, encode_field
 from litellm_plugins.usage.windows import buckets_to_add, buckets_to_read, window_start
@@ -50,6 +50,28 @@ def test_a_record_names_the_token_that_served_and_no_group_for_a_request_never_r
     assert (refused.group, refused.deployment, refused.token, refused.status) == ("-", "-", "-", 400)
     weird = usage_record(client="a\x1bb", group="g", deployment="d" * 500, status=None, metadata={})
     assert weird.client == "a?b" and len(weird.deployment) == 120 and weird.status == 500
+
+
+def test_a_group_the_proxy_does_not_have_is_counted_as_none() -> None:
+    made_up = UsageRecord("bob", "no-such-group", "no-such-group", "-", 400)
+    assert bounded(made_up, {"sonnet"}).dimensions == ("bob", "-", "-", "-", 400)
+    assert bounded(ALICE, {"sonnet"}) == ALICE
+    assert bounded(made_up, ()) == made_up  # outside a proxy: no router to ask
+
+
+def test_the_counter_bounds_groups_and_fallbacks_by_the_routers_names() -> None:
+    counter = UsageCounter(clock=lambda: NOON, group_names=lambda: {"sonnet"})
+
+    async def scenario() -> dict[str, Any]:
+        await counter.record(UsageRecord("bob", "made-up", "made-up", "-", 400), (), ())
+        await counter.record(ALICE, (), ("also-made-up",))
+        return await counter.report("total")
+
+    rows = asyncio.run(scenario())["rows"]
+    assert [(row["client"], row["group"], row["deployment"]) for row in rows] == [
+        ("alice", "sonnet", "anthropic/claude-sonnet-4-5"),
+        ("bob", "-", "-"),
+    ]
 
 
 def test_failovers_are_parsed_from_the_rotators_notes() -> None:
