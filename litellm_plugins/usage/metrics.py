@@ -22,7 +22,8 @@ Metrics (labels are names and fingerprints, never a secret):
     litellm_plugins_pool_token_requests_total{pool,token}       leases of the token
     litellm_plugins_pool_token_rate_limits_total{pool,token}    429s the token got
 
-The pool metrics are read from the rotator's pool status at scrape time (this worker's view).
+The pool metrics are read from the rotator's pool status at scrape time (this worker's view;
+not in LiteLLM's `PROMETHEUS_MULTIPROC_DIR` mode, whose registry reads only files on disk).
 Counters are per process, as Prometheus expects: a scrape of each replica, summed by the query.
 Without `prometheus_client` installed the metrics are off and a warning says so.
 """
