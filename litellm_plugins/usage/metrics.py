@@ -209,7 +209,11 @@ def create_metrics(
     except ImportError:
         logger.warning(LOG_NO_CLIENT)
         return None
-    return UsageMetrics(prometheus_client.REGISTRY if registry is None else registry, pool_status, clock)
+    try:
+        return UsageMetrics(prometheus_client.REGISTRY if registry is None else registry, pool_status, clock)
+    except ValueError as error:  # a second copy of the bundle in this process: the first one counts
+        logger.warning("usage metrics off in this copy of the bundle: %s", error)
+        return None
 
 
 __all__ = ["NONE", "UsageMetrics", "create_metrics", "pool_samples", "utilization_of"]

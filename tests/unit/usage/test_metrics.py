@@ -69,3 +69,18 @@ def test_a_pool_that_is_not_started_leaves_the_scrape_working() -> None:
     registry = CollectorRegistry()
     create_metrics(registry, not_started, lambda: NOW)
     assert "litellm_plugins_pool_token_cooling" in generate_latest(registry).decode()
+
+
+def test_a_second_copy_on_the_same_registry_leaves_the_first_counting() -> None:
+    registry = CollectorRegistry()
+    first = create_metrics(registry, None, lambda: NOW)
+    assert first is not None
+    assert create_metrics(registry, None, lambda: NOW) is None  # instead of failing the startup
+    first.observe(UsageRecord("alice"), [], [])
+    assert (
+        registry.get_sample_value(
+            "litellm_plugins_requests_total",
+            {"client": "alice", "group": "-", "deployment": "-", "token": "-", "status": "200"},
+        )
+        == 1
+    )
