@@ -308,8 +308,8 @@ class TokenRotator(CustomLogger):
                 state["failovers"].append(f"{pool.name} {lease.fingerprint} HTTP {status}")
             await self.report_failure(pool, lease.fingerprint, status, headers)
             following = await self.lease(pool, session, frozenset(tried))
-            if following is not None and isinstance(state.get("leases"), list):  # who served: usage
-                state["leases"].append(following.fingerprint)
+            if following is not None:  # the token that serves this attempt now (usage reads it)
+                state["serving"] = following.fingerprint
             if following is None and status in (429, 529):
                 raise pool_exhausted_error(pool.name, self._pool_exhausted(pool, state), url)
             return following
@@ -395,6 +395,7 @@ class TokenRotator(CustomLogger):
     ) -> dict | None:
         call = call_type_name(call_type)
         state = self._request_state(kwargs)
+        state["serving"] = None  # set again below when this attempt leases a pooled token
         provider = provider_of(str(kwargs.get("model") or ""), kwargs.get("custom_llm_provider"))
         anthropic_api = provider == "anthropic" and self.settings.is_anthropic_api(kwargs.get("api_base"))
         mode = state.get("mode") or "passthrough"
@@ -431,6 +432,7 @@ class TokenRotator(CustomLogger):
         out["api_key"] = lease.token
         if isinstance(state.get("leases"), list):
             state["leases"].append(lease.fingerprint)
+        state["serving"] = lease.fingerprint
         if call in ANTHROPIC_CALL_TYPES and pool.name == CLAUDE_POOL:
             from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler, get_async_httpx_client
             from litellm.types.utils import LlmProviders

@@ -17,7 +17,7 @@ metadata (`litellm_plugins_rotator`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -91,14 +91,11 @@ def token_counts(payload: Mapping[str, Any] | None) -> tuple[int, int, int, int]
 
 
 def serving_token(metadata: Mapping[str, Any] | None) -> str:
-    """The fingerprint of the pooled credential that served (the rotator's last lease), or `-`."""
+    """The fingerprint of the pooled credential the last attempt used (the rotator's `serving`:
+    None when that attempt, a fallback to a group with its own key say, leased none), or `-`."""
     state = metadata.get(ROTATOR_STATE) if isinstance(metadata, Mapping) else None
-    leases = state.get("leases") if isinstance(state, Mapping) else None
-    if isinstance(leases, Sequence) and not isinstance(leases, str) and leases:
-        last = leases[-1]
-        if isinstance(last, str) and last.startswith("fp:"):
-            return label(last)
-    return NONE
+    serving = state.get("serving") if isinstance(state, Mapping) else None
+    return label(serving) if isinstance(serving, str) and serving.startswith("fp:") else NONE
 
 
 def usage_record(

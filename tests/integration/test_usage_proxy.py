@@ -102,6 +102,7 @@ def proxies(
     ]
     config = plugin_config(
         model_list,
+        fallbacks=[{"sonnet": ["deepseek"]}],
         callbacks=["prometheus", *PLUGIN_CALLBACKS],
         plugins={"anthropic_api_bases": [caching_anthropic.url]},
     )
@@ -217,8 +218,16 @@ def test_usage_per_client_matches_what_the_fakes_served_across_two_proxies(
     for index in range(3):
         messages(first, BOB, text=f"bob after the limit {index}")
         served_by_anthropic("bob", "a")
-    rate_limited = caching_anthropic.attempts(limited) - caching_anthropic.served(limited)
-    assert rate_limited >= 1, "the limited token was never tried: nothing was proven"
+    assert caching_anthropic.attempts(limited) > caching_anthropic.served(limited), (
+        "no failover: nothing proven"
+    )
+    # Every pooled token limited: the group falls back to deepseek, which serves with its own key;
+    # the usage names no pooled token for it, and the metrics count the fallback.
+    for token in POOL:
+        caching_anthropic.rate_limit(token, retry_after=600)
+    messages(first, BOB, text="bob falls back")
+    served_by_openai("bob", "a")
+    rate_limited = {fingerprint(t): caching_anthropic.attempts(t) - caching_anthropic.served(t) for t in POOL}
     # A request no group serves: counted as an error of its client, under no group.
     refused = httpx.post(
         f"{first.url}/v1/chat/completions",
@@ -291,13 +300,17 @@ def test_usage_per_client_matches_what_the_fakes_served_across_two_proxies(
         for client in ("alice", "bob"):
             counted = sum(value for labels, value in requests if labels["client"] == client)
             assert counted == expected.per_proxy[(proxy_name, client)], (proxy_name, client)
-    failovers = samples(text_a, "litellm_plugins_failovers_total")
-    assert sum(value for _, value in failovers) == rate_limited
-    assert {labels["token"] for labels, _ in failovers} == {fingerprint(limited)}
+    failovers: Counter[str] = Counter()
+    for labels, value in samples(text_a, "litellm_plugins_failovers_total"):
+        assert labels["status"] == "429"
+        failovers[labels["token"]] += int(value)
+    assert failovers == +Counter(rate_limited)
     cooling = {
         labels["token"]: value for labels, value in samples(text_a, "litellm_plugins_pool_token_cooling")
     }
-    assert cooling == {fingerprint(t): (1.0 if t == limited else 0.0) for t in POOL}
+    assert cooling == {fp: (1.0 if count else 0.0) for fp, count in rate_limited.items()}
+    fallbacks = samples(text_a, "litellm_plugins_fallbacks_total")
+    assert fallbacks == [({"client": "bob", "group": "sonnet", "to_group": "deepseek"}, 1.0)]
     tokens = samples(text_a, "litellm_plugins_tokens_total")
     assert {labels["type"] for labels, _ in tokens} >= {"input", "output", "cache_write"}
     assert "litellm_plugins_tokens_total" in text_b and 'type="cache_read"' in text_b

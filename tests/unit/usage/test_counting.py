@@ -39,11 +39,16 @@ def test_token_counts_split_litellms_prompt_tokens_into_uncached_and_cache_reads
 
 
 def test_a_record_names_the_token_that_served_and_no_group_for_a_request_never_routed() -> None:
-    metadata = {"litellm_plugins_rotator": {"leases": ["fp:aaaaaaaa", "fp:bbbbbbbb"]}}
+    metadata = {"litellm_plugins_rotator": {"leases": ["fp:aaaaaaaa"], "serving": "fp:bbbbbbbb"}}
     served = usage_record(
         client="alice", group="sonnet", deployment="anthropic/x", status=200, metadata=metadata
     )
     assert (served.token, served.group) == ("fp:bbbbbbbb", "sonnet")
+    fallback = {"litellm_plugins_rotator": {"leases": ["fp:aaaaaaaa"], "serving": None}}
+    served_by_fallback = usage_record(
+        client="alice", group="deepseek", deployment="openai/x", status=200, metadata=fallback
+    )
+    assert served_by_fallback.token == "-"  # the pooled token leased earlier did not serve
     refused = usage_record(
         client="bob", group="made-up-model-\n" + "x" * 500, deployment=None, status=400, metadata=None
     )
@@ -184,7 +189,7 @@ def test_the_request_log_hands_each_request_once_to_the_usage_counter() -> None:
     async def scenario() -> dict[str, Any]:
         await plugin.async_pre_call_hook(None, None, data, "anthropic_messages")
         metadata = data["litellm_metadata"]
-        metadata["litellm_plugins_rotator"] = {"leases": ["fp:1a2b3c4d"], "failovers": []}
+        metadata["litellm_plugins_rotator"] = {"leases": ["fp:1a2b3c4d"], "serving": "fp:1a2b3c4d"}
         kwargs = {"litellm_params": {"metadata": metadata}}
         await plugin.async_log_failure_event({**kwargs, "standard_logging_object": FAILURE}, None, None, None)
         for _ in range(2):  # a repeated success event is not counted twice
