@@ -17,6 +17,7 @@ from litellm_plugins.request_log.hook import RequestLog
 from litellm_plugins.rotator.hook import TokenRotator
 from litellm_plugins.thinking.hook import ThinkingStripper
 from litellm_plugins.transformer.hook import RequestTransformer
+from litellm_plugins.usage.counter import UsageCounter
 
 request_transformer = RequestTransformer()
 client_limits = ClientLimits()
@@ -25,7 +26,8 @@ user_api_key_auth = static_token_auth.user_api_key_auth
 token_rotator = TokenRotator()
 thinking_stripper = ThinkingStripper()
 upstream_guard = UpstreamGuard()
-request_log = RequestLog()
+usage_counter = UsageCounter()
+request_log = RequestLog(usage=usage_counter)
 claude_code_provider = ClaudeCodeProvider()
 
 __all__ = [
@@ -37,5 +39,6 @@ __all__ = [
     "thinking_stripper",
     "token_rotator",
     "upstream_guard",
+    "usage_counter",
     "user_api_key_auth",
 ]

@@ -19,8 +19,8 @@ per proxy process (a marker on LiteLLM's `proxy_server` module). In order:
 4. the ASGI layers on the proxy app. Each wraps the stack built so far, so the last installed sees
    a request first: the request guard (which asks the auth decision before it reads a body),
    then the client limits (when `clients` is configured),
-   then the pool status route, the internals filter, the protocol errors layer (and the
-   garbage-collection freeze), then LiteLLM; the count_tokens route goes in front of
+   then the pool status route and the usage route, the internals filter, the protocol errors
+   layer (and the garbage-collection freeze), then LiteLLM; the count_tokens route goes in front of
    LiteLLM's own routes.
 
 Importing this module (or any other of the package) has no side effects.
@@ -48,6 +48,7 @@ from litellm_plugins.limits.admission import install as install_client_limits
 from litellm_plugins.rotator.status_route import install as install_status_route
 from litellm_plugins.transformer.count_tokens import TokenCounter
 from litellm_plugins.transformer.count_tokens import install as install_count_tokens
+from litellm_plugins.usage.route import install as install_usage_route
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,9 @@ def start(
     plugins.client_limits.configure(plugin_settings, environ, plugins.static_token_auth.client_names())
     plugins.claude_code_provider.configure(environ)
     token_rotator = plugins.token_rotator
+    usage_counter = getattr(plugins, "usage_counter", None)  # tests may start without one
+    if usage_counter is not None:
+        usage_counter.configure(environ, pool_status=token_rotator.status)
     gc_settings = parse_gc_settings(plugin_settings)
     app = getattr(proxy_server, "app", None)
     if app is not None:
@@ -94,6 +98,8 @@ def start(
         install_protocol_errors(app)
         install_internals_filter(app)  # outside protocol errors: sees the final error shapes
         install_status_route(app, token_rotator.status_report)
+        if usage_counter is not None:
+            install_usage_route(app, usage_counter.report)
         if plugins.client_limits.limiter is not None:  # inside the guard: counts authenticated requests
             install_client_limits(app, plugins.static_token_auth.client_name, plugins.client_limits.limiter)
         install_request_guard(app, gate=plugins.static_token_auth.refusal)

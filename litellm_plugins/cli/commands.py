@@ -3,6 +3,7 @@
     litellm-plugins serve [--config config.yaml] [--env-file .env] [--host 127.0.0.1] [--port 4000]
                           [--no-create] [--effective-config PATH]   (Docker: docker-compose.yml)
     litellm-plugins pool [--url http://127.0.0.1:4000] [--env-file .env] [--json]
+    litellm-plugins usage [--url ...] [--env-file .env] [--json] [--window hour|today|total]
     litellm-plugins check [--config config.yaml] [--env-file .env]
     litellm-plugins claude-settings [--url ...] [--config config.yaml] [--client NAME] [--model M]
                                     [--passthrough] [--write PATH]
@@ -235,6 +236,46 @@ def pool(args: argparse.Namespace) -> int:
         return 2
     report = response.json()
     print(json.dumps(report, indent=2) if args.json else format_pool_status(report, time.time()))
+    return 0
+
+
+def usage(args: argparse.Namespace) -> int:
+    """The usage report (`GET /litellm_plugins/usage`) as a table, or its JSON."""
+    import json
+
+    import httpx
+
+    from litellm_plugins.usage.report import format_usage
+
+    load_dotenv(Path(args.env_file), override=False)
+    key = os.environ.get("LITELLM_MASTER_KEY")
+    if not key:
+        print(
+            "litellm-plugins usage: LITELLM_MASTER_KEY is not set (in the environment or .env)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        response = httpx.get(
+            f"{args.url.rstrip('/')}/litellm_plugins/usage",
+            params={"window": args.window},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
+    except httpx.HTTPError as error:
+        print(
+            f"litellm-plugins usage: cannot reach the proxy at {args.url}: {type(error).__name__}",
+            file=sys.stderr,
+        )
+        return 2
+    if response.status_code != 200:
+        print(
+            f"litellm-plugins usage: the proxy answered {response.status_code}: {response.text[:300]}",
+            file=sys.stderr,
+        )
+        return 2
+    report = response.json()
+    print(json.dumps(report, indent=2) if args.json else format_usage(report))
     return 0
 
 
@@ -481,6 +522,16 @@ def build_parser() -> argparse.ArgumentParser:
     env_file(pool_parser)
     pool_parser.add_argument("--json", action="store_true", help="print the raw JSON")
     pool_parser.set_defaults(handler=pool)
+    usage_parser = command(
+        "usage", "requests and tokens per client, group and pooled token (master key from .env)"
+    )
+    url(usage_parser)
+    env_file(usage_parser)
+    usage_parser.add_argument("--json", action="store_true", help="print the raw JSON")
+    usage_parser.add_argument(
+        "--window", choices=("hour", "today", "total"), default="today", help="last hour, UTC day or total"
+    )
+    usage_parser.set_defaults(handler=usage)
     check_parser = command("check", "report every problem in config.yaml and .env")
     check_parser.add_argument(
         "--config", default="config.yaml", help="the config to check (raw or serve's effective one)"

@@ -13,8 +13,10 @@ Hooks:
 The line (:mod:`litellm_plugins.request_log_line`) names the client (its proxy token's name),
 the model id it asked for (before aliases), the group and deployment that served, each failed
 attempt with its reason, pooled-token failovers (fingerprints), status, input/output tokens and
-latency. No credential, prompt or answer is logged. Settings: none (`LITELLM_PLUGINS_LOG_LEVEL=
-WARNING` silences it). Wire it last, after `upstream_guard`, so it logs the status the client got:
+latency. No credential, prompt or answer is logged. Each request's record also goes to the usage
+counter (:mod:`litellm_plugins.usage.counter`) given to the constructor. Settings: none
+(`LITELLM_PLUGINS_LOG_LEVEL=WARNING` silences it). Wire it last, after `upstream_guard`, so it
+logs the status the client got:
 
     litellm_settings:
       callbacks: [..., "litellm_plugins.hooks.upstream_guard", "litellm_plugins.hooks.request_log"]
@@ -33,11 +35,14 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm_plugins.core.request_metadata import request_metadata
 from litellm_plugins.request_log.line import (
     Attempt,
+    RequestOutcome,
     attempt_from_logging_object,
     failure_outcome,
     format_line,
     success_outcome,
 )
+from litellm_plugins.usage.counter import UsageCounter
+from litellm_plugins.usage.record import usage_record
 
 logger = logging.getLogger("litellm_plugins.request_log")  # the name operators filter on
 
@@ -69,9 +74,32 @@ def recorded_attempts(state: Mapping[str, Any] | None) -> list[Attempt]:
 
 
 class RequestLog(CustomLogger):
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, usage: UsageCounter | None = None
+    ) -> None:
         super().__init__()
         self._clock = clock
+        self._usage = usage
+
+    async def _count(
+        self, outcome: RequestOutcome, metadata: Mapping[str, Any] | None, payload: Mapping[str, Any] | None
+    ) -> None:
+        """The request's usage record to the usage counter; counting never fails a request."""
+        if self._usage is None:
+            return
+        record = usage_record(
+            client=outcome.client,
+            group=outcome.group,
+            deployment=outcome.deployment,
+            status=outcome.status,
+            metadata=metadata,
+            payload=payload,
+        )
+        fallbacks = [a.group or "-" for a in outcome.failed_attempts if a.group != outcome.group]
+        try:
+            await self._usage.record(record, outcome.failovers, fallbacks)
+        except Exception as error:  # noqa: BLE001 - usage is counted best effort, never in the way
+            logger.warning("usage: a request was not counted (%s)", type(error).__name__)
 
     def _latency_ms(
         self, state: Mapping[str, Any] | None, payload: Mapping[str, Any] | None = None
@@ -122,6 +150,7 @@ class RequestLog(CustomLogger):
             payload, metadata, recorded_attempts(state), self._latency_ms(state, payload)
         )
         logger.info("%s", format_line(outcome))
+        await self._count(outcome, metadata, payload)
 
     async def async_post_call_failure_hook(
         self,
@@ -150,3 +179,4 @@ class RequestLog(CustomLogger):
             auth_metadata if isinstance(auth_metadata, Mapping) else None,
         )
         logger.info("%s", format_line(outcome))
+        await self._count(outcome, metadata, None)

@@ -496,6 +496,8 @@ class TokenRotator(CustomLogger):
                 return await self.lease(pool, session, frozenset(tried))  # refresh failed: cooled
             await self.report_failure(pool, lease.fingerprint, status, headers)
             following = await self.lease(pool, session, frozenset(tried), family)
+            if following is not None:  # the token that serves this attempt now (usage reads it)
+                state["serving"] = following.fingerprint
             if following is None and status in (429, 529):
                 raise pool_exhausted_error(pool.name, self._pool_exhausted(pool, state, family), url)
             return following
@@ -581,6 +583,7 @@ class TokenRotator(CustomLogger):
     ) -> dict | None:
         call = call_type_name(call_type)
         state = self._request_state(kwargs)
+        state["serving"] = None  # set again below when this attempt leases a pooled token
         provider = provider_of(str(kwargs.get("model") or ""), kwargs.get("custom_llm_provider"))
         anthropic_api = provider == "anthropic" and self.settings.is_anthropic_api(kwargs.get("api_base"))
         mode = state.get("mode") or "passthrough"
@@ -630,6 +633,7 @@ class TokenRotator(CustomLogger):
         out["api_key"] = lease.token
         if isinstance(state.get("leases"), list):
             state["leases"].append(lease.fingerprint)
+        state["serving"] = lease.fingerprint
         if call in ANTHROPIC_CALL_TYPES and pool.name == CLAUDE_POOL:
             from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler, get_async_httpx_client
             from litellm.types.utils import LlmProviders

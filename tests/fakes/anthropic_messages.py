@@ -39,6 +39,13 @@ Replies are scripted from the last user message: `CALL_TOOL <Name> <json-args>` 
 text block makes the model call that (offered) tool; a `tool_result` is acknowledged with its
 text echoed back; anything else is echoed. With thinking on, the reply starts with a signed
 thinking block. Streams are real SSE in the Messages event order.
+
+Prompt caching, when the fake is built with `prompt_cache=True`: the prefix up to the last
+`cache_control` block (tools, then system, then messages) is written to the cache the first
+time it is seen (`cache_creation_input_tokens`) and read from it afterwards
+(`cache_read_input_tokens`); `input_tokens` counts the rest, as the real API reports it. (The
+real API caches only prefixes above a minimum length; the fake caches any.) Each served
+request records the usage it reported (`recorded.usage`).
 """
 
 from __future__ import annotations
@@ -318,7 +325,10 @@ class FakeAnthropic(FakeUpstream):
         signing_secret: bytes = b"fake-anthropic-signing-secret",
         mid_conversation_system_ga: bool = True,
         require_claude_code: bool = False,
+        prompt_cache: bool = False,
     ) -> None:
+        self.prompt_cache = prompt_cache
+        self.cached_prefixes: set[str] = set()
         self.api_keys = api_keys
         self.mid_conversation_system_ga = mid_conversation_system_ga
         self.require_claude_code = require_claude_code
@@ -484,14 +494,17 @@ class FakeAnthropic(FakeUpstream):
             return anthropic_error(rejected.status, rejected.message, rejected.type)
         reply = scripted_reply(body, self.signing_secret)
         input_tokens = estimate_input_tokens(body)
+        cache = cache_usage(body, self.cached_prefixes) if self.prompt_cache else (0, 0)
+        input_tokens = max(0, input_tokens - sum(cache))
+        recorded.usage = message_body(body["model"], reply, input_tokens, cache)["usage"]
         headers = {**unified, "request-id": new_request_id()}
         if body.get("stream"):
             return StreamingResponse(
-                stream_events(body["model"], reply, self.chunk_count, input_tokens, self.stream_delay),
+                stream_events(body["model"], reply, self.chunk_count, input_tokens, cache, self.stream_delay),
                 media_type="text/event-stream",
                 headers={**headers, "cache-control": "no-cache"},
             )
-        return JSONResponse(message_body(body["model"], reply, input_tokens), headers=headers)
+        return JSONResponse(message_body(body["model"], reply, input_tokens, cache), headers=headers)
 
     def _take_fault(self, body: Any, credential: str | None) -> Fault | None:
         model = body.get("model") if isinstance(body, dict) else None
@@ -903,6 +916,27 @@ def estimate_input_tokens(body: dict[str, Any]) -> int:
     return max(1, len(json.dumps(counted)) // 4)
 
 
+def cache_usage(body: dict[str, Any], cached: set[str]) -> tuple[int, int]:
+    """(cache_read, cache_write) tokens for `body`: its prefix up to the last `cache_control`
+    block, read when `cached` has it, else written (and remembered)."""
+    parts: list[Any] = list(body.get("tools") or [])
+    system = body.get("system")
+    parts += system if isinstance(system, list) else ([system] if system else [])
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        parts += content if isinstance(content, list) else [content]
+    marked = [i for i, part in enumerate(parts) if isinstance(part, dict) and part.get("cache_control")]
+    if not marked:
+        return (0, 0)
+    prefix = json.dumps(parts[: marked[-1] + 1], sort_keys=True)
+    tokens = min(max(1, len(prefix) // 4), estimate_input_tokens(body))
+    key = hashlib.sha256(prefix.encode()).hexdigest()
+    if key in cached:
+        return (tokens, 0)
+    cached.add(key)
+    return (0, tokens)
+
+
 # -- scripted replies (pure) -------------------------------------------------------------------
 @dataclass
 class Reply:
@@ -990,7 +1024,9 @@ def content_blocks(reply: Reply) -> list[dict[str, Any]]:
     return blocks
 
 
-def message_body(model: str, reply: Reply, input_tokens: int) -> dict[str, Any]:
+def message_body(
+    model: str, reply: Reply, input_tokens: int, cache: tuple[int, int] = (0, 0)
+) -> dict[str, Any]:
     return {
         "id": f"msg_{uuid.uuid4().hex[:24]}",
         "type": "message",
@@ -1002,8 +1038,8 @@ def message_body(model: str, reply: Reply, input_tokens: int) -> dict[str, Any]:
         "usage": {
             "input_tokens": input_tokens,
             "output_tokens": reply.output_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": cache[1],
+            "cache_read_input_tokens": cache[0],
         },
     }
 
@@ -1020,9 +1056,14 @@ def sse_event(name: str, data: dict[str, Any]) -> bytes:
 
 
 async def stream_events(
-    model: str, reply: Reply, chunk_count: int, input_tokens: int, delay: float = 0.0
+    model: str,
+    reply: Reply,
+    chunk_count: int,
+    input_tokens: int,
+    cache: tuple[int, int] = (0, 0),
+    delay: float = 0.0,
 ) -> AsyncIterator[bytes]:
-    start = message_body(model, reply, input_tokens)
+    start = message_body(model, reply, input_tokens, cache)
     start.update(content=[], stop_reason=None)
     start["usage"]["output_tokens"] = 1
     yield sse_event("message_start", {"type": "message_start", "message": start})

@@ -229,10 +229,12 @@ class FakeOpenAIChat(FakeUpstream):
         reply = scripted_reply(body, profile)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            recorded.usage = _usage(reply) if include_usage else None
             return StreamingResponse(
                 stream_chunks(body["model"], reply, self.chunk_count, include_usage),
                 media_type="text/event-stream",
             )
+        recorded.usage = _usage(reply)
         return JSONResponse(completion_body(body["model"], reply))
 
     def _take_fault(self, body: Any, key: str) -> Fault | None:

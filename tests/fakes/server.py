@@ -26,6 +26,7 @@ class RecordedRequest:
     body: Any
     raw: bytes = b""
     received_at: float = field(default_factory=time.time)
+    usage: dict[str, int] | None = None  # the usage the fake reported for it (a served request)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

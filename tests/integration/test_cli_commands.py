@@ -276,6 +276,7 @@ def test_every_option_has_help_with_its_default_and_there_is_a_version(tmp_path:
         ("serve", ("(default: config.yaml)", "(default: .env)", "(default: 127.0.0.1)", "(default: 4000)")),
         ("check", ("(default: config.yaml)", "(default: .env)")),
         ("pool", ("(default: http://127.0.0.1:4000)",)),
+        ("usage", ("(default: http://127.0.0.1:4000)", "(default: today)")),
         ("claude-settings", ("(default: http://127.0.0.1:4000)", "own Claude login")),
     ):
         text = " ".join(run_cli(command, "--help", cwd=tmp_path).stdout.split())

@@ -38,6 +38,8 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import connect
 
 from litellm_plugins.core.client_routes import CLIENT_ROUTES, OPEN_ROUTES
+from litellm_plugins.rotator.status_route import PATH as POOL_STATUS_PATH
+from litellm_plugins.usage.route import PATH as USAGE_PATH
 from tests.fakes.anthropic_messages import FakeAnthropic
 from tests.fakes.openai_chat import FakeOpenAIChat
 from tests.fakes.server import RecordedRequest, RequestLog, ThreadedServer
@@ -94,6 +96,8 @@ BODY = {
     "messages": [{"role": "user", "content": "route sweep"}],
 }
 METHOD_PREFERENCE = ("POST", "PUT", "PATCH", "DELETE", "GET", "HEAD", "OPTIONS")
+# The bundle's own routes for operators: ASGI layers in front of LiteLLM, so not in its route table.
+BUNDLE_ROUTES = (POOL_STATUS_PATH, USAGE_PATH)
 
 
 class PassThroughListener:
@@ -179,7 +183,8 @@ def read_route_dump(process: subprocess.Popen[bytes]) -> list[Route]:
     output, _ = process.communicate(timeout=DUMP_TIMEOUT)
     assert process.returncode == 0, "the route dump failed"
     rows = json.loads(output)
-    return [Route(row["kind"], row["path"], tuple(row["methods"])) for row in rows]
+    routes = [Route(row["kind"], row["path"], tuple(row["methods"])) for row in rows]
+    return routes + [Route("http", path, ("GET",)) for path in BUNDLE_ROUTES]
 
 
 def sweep_env(listener: PassThroughListener, with_token: bool) -> dict[str, str]:
@@ -334,6 +339,7 @@ def test_the_route_table_is_read_from_litellm(sweep: Sweep) -> None:
     assert len(sweep.routes) > 300  # LiteLLM 1.106 had about 700 routes
     assert CLIENT_ROUTES <= templates
     assert {"/openai/{endpoint:path}", "/anthropic/{endpoint:path}"} & templates
+    assert {POOL_STATUS_PATH, USAGE_PATH} <= templates  # the bundle's own routes are swept too
 
 
 def test_no_credential_proxy_token_and_master_key_on_every_route(sweep: Sweep, hygiene: Hygiene) -> None:

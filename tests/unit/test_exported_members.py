@@ -40,6 +40,7 @@ def test_instances_exports() -> None:
         "thinking_stripper",
         "token_rotator",
         "upstream_guard",
+        "usage_counter",
         "user_api_key_auth",
     ]
     for name in litellm_plugins.instances.__all__:

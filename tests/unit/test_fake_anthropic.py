@@ -534,3 +534,35 @@ def test_a_message_output_config_needs_the_per_turn_control_beta(fake: FakeAnthr
     assert post(fake, payload, headers).json()["content"][0]["text"].endswith("says: hi")
     payload["messages"][0]["output_config"] = "low"
     assert_error(post(fake, payload, headers), 400, "invalid_request_error", "valid dictionary")
+
+
+def test_prompt_cache_writes_a_marked_prefix_once_then_reads_it() -> None:
+    from tests.fakes.anthropic_messages import cache_usage, estimate_input_tokens
+
+    system = [{"type": "text", "text": "rules " * 200, "cache_control": {"type": "ephemeral"}}]
+    first = {"model": "claude-sonnet-4-5", "system": system, "messages": [{"role": "user", "content": "a"}]}
+    again = {**first, "messages": [{"role": "user", "content": "a different question"}]}
+    cached: set[str] = set()
+    read, written = cache_usage(first, cached)
+    assert read == 0 and 0 < written <= estimate_input_tokens(first)
+    assert cache_usage(again, cached) == (written, 0)  # the same prefix, another question
+    assert cache_usage({**first, "system": "no marker"}, cached) == (0, 0)
+
+
+def test_prompt_cache_usage_is_reported_and_recorded() -> None:
+    fake = FakeAnthropic(api_keys=("sk-ant-api03-cache-key",), prompt_cache=True).start()
+    try:
+        system = [{"type": "text", "text": "rules " * 200, "cache_control": {"type": "ephemeral"}}]
+        body = {"model": "claude-sonnet-4-5", "max_tokens": 16, "system": system}
+        headers = {"x-api-key": "sk-ant-api03-cache-key", "anthropic-version": "2023-06-01"}
+        usages = []
+        for text in ("one", "two"):
+            sent = {**body, "messages": [{"role": "user", "content": text}]}
+            response = httpx.post(f"{fake.url}/v1/messages", json=sent, headers=headers, timeout=10)
+            assert response.status_code == 200, response.text
+            usages.append(response.json()["usage"])
+        assert usages[0]["cache_creation_input_tokens"] > 0 and usages[0]["cache_read_input_tokens"] == 0
+        assert usages[1]["cache_read_input_tokens"] == usages[0]["cache_creation_input_tokens"]
+        assert [r.usage for r in fake.requests.all()] == usages
+    finally:
+        fake.stop()

@@ -1,0 +1,1 @@
+"""Usage per client: counters over rolling windows, shared through Redis, and the metrics."""
