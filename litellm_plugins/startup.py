@@ -8,7 +8,8 @@ per proxy process (a marker on LiteLLM's `proxy_server` module). In order:
    (`LITELLM_PLUGINS_LOG_LEVEL`, :mod:`litellm_plugins.core.logging_setup`);
 2. `config.yaml`'s `litellm_plugins:` section, read once (:mod:`litellm_plugins.core.settings`);
 3. every deployment's `model_info` types (:mod:`litellm_plugins.core.model_info`), then every
-   plugin validated and configured: the request transformer (`model_aliases`), the static-token
+   plugin validated and configured: the request transformer (`model_aliases`, `routing`: each
+   rule's conditions and that its target is a group of `model_list`), the static-token
    auth (`PROXY_STATIC_TOKEN`, ...), the token rotator (`CLAUDE_OAUTH_TOKENS`, `pools`,
    `anthropic_api_bases`, `REDIS_URL`), the upstream guard (`third_party_anthropic_betas`), the
    thinking stripper (`thinking`) and the garbage-collection settings (`garbage_collection`). A bad
@@ -50,6 +51,12 @@ logger = logging.getLogger(__name__)
 STARTED_MARKER: Final = "_litellm_plugins_started"
 
 
+def model_groups(model_list: Any) -> frozenset[str]:
+    """The group names of config.yaml's `model_list` (what routing rules may target)."""
+    entries = model_list if isinstance(model_list, list) else []
+    return frozenset(str(e["model_name"]) for e in entries if isinstance(e, Mapping) and e.get("model_name"))
+
+
 def start(
     proxy_server: Any,
     environ: Mapping[str, str] | None = None,
@@ -69,7 +76,7 @@ def start(
     document = load_document(config, environ)  # config.yaml read once for every plugin
     validate_model_list(document.get("model_list"))  # LiteLLM would answer 500 to each request
     plugin_settings = parse_settings(document.get(SECTION))
-    plugins.request_transformer.configure(plugin_settings)
+    plugins.request_transformer.configure(plugin_settings, model_groups(document.get("model_list")))
     plugins.static_token_auth.configure(environ)
     plugins.token_rotator.configure(plugin_settings, environ)
     plugins.upstream_guard.configure(plugin_settings)
@@ -90,6 +97,7 @@ def start(
                 plugin_settings.model_aliases,
                 token_rotator.settings.is_anthropic_api,
                 token_rotator.count_credential,
+                plugins.request_transformer.count_route,
             ),
         )
     setattr(proxy_server, STARTED_MARKER, True)

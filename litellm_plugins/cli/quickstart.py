@@ -99,6 +99,10 @@ def live_config(config: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[
     aliases = plugins.get("model_aliases") if isinstance(plugins, Mapping) else None
     if isinstance(aliases, Mapping):
         plugins["model_aliases"] = {pattern: group for pattern, group in aliases.items() if group in groups}
+    routing = plugins.get("routing") if isinstance(plugins, Mapping) else None
+    rules = routing.get("rules") if isinstance(routing, Mapping) else None
+    if isinstance(rules, list):  # a rule whose group is off would stop the proxy at startup
+        routing["rules"] = [r for r in rules if not isinstance(r, Mapping) or r.get("to") in groups]
     router = result.get("router_settings") or {}
     for key in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
         entries = router.get(key)

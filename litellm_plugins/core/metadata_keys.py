@@ -17,6 +17,9 @@ TOKEN_FINGERPRINT: Final = "token_fingerprint"
 # Written into the request's metadata.
 REQUESTED_MODEL: Final = "litellm_plugins_requested_model"  # the id the client sent, before aliasing
 TRANSFORMER_CHANGES: Final = "litellm_plugins_transformer"
+# The routing rule that chose the group: {"rule": name, "group": target, "requested_model": id}.
+ROUTE: Final = "litellm_plugins_route"
+INPUT_TOKENS_ESTIMATE: Final = "litellm_plugins_input_tokens"  # LiteLLM's estimate, counted once
 ROTATOR_STATE: Final = "litellm_plugins_rotator"
 THINKING_STATE: Final = "litellm_plugins_thinking"
 # LiteLLM's own: the model group that serves this attempt.

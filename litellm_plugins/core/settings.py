@@ -31,6 +31,7 @@ SECTION = "litellm_plugins"
 KNOWN_KEYS = frozenset(
     {
         "model_aliases",
+        "routing",
         "anthropic_api_bases",
         "pools",
         "thinking",

@@ -2,13 +2,14 @@
 
 Built from what LiteLLM already records: its `standard_logging_object` (model group, deployment,
 tokens, error class and code of each attempt) and the request's metadata (the proxy token's name
-from the bundle's auth, the model id before aliasing from the request transformer). The hook
+from the bundle's auth, the model id before aliasing and the routing rule that chose the group,
+`route`, from the request transformer). The hook
 that calls these functions is :mod:`litellm_plugins.request_log`.
 
 Example (a request for `claude-sonnet-4-5` whose group `flaky` failed, served by `default`):
 
     request: client='alice' model='claude-sonnet-4-5' group='default' deployment='openai/deepseek-chat'
-      status=200 tokens_in=42 tokens_out=9 latency_ms=431 stream=false
+      status=200 tokens_in=42 tokens_out=9 latency_ms=431 stream=false route=-
       fallbacks=[group='flaky' deployment='openai/deepseek-chat' reason='InternalServerError 500']
       call_id='bba4b4c6-...'          (one line in the log; wrapped here)
 
@@ -27,6 +28,7 @@ MAX_FIELD_CHARS: Final = 120
 PREFIX: Final = "request:"
 AUTH_METADATA_KEYS: Final = ("user_api_key_auth_metadata", "user_api_key_metadata")
 REQUESTED_MODEL_KEY: Final = "litellm_plugins_requested_model"
+ROUTE_KEY: Final = "litellm_plugins_route"  # the routing rule that chose the group
 ROTATOR_KEY: Final = "litellm_plugins_rotator"
 
 
@@ -67,6 +69,7 @@ class RequestOutcome:
     failovers: tuple[str, ...] = ()
     error: str | None = None
     call_id: str | None = None
+    route: str | None = None  # the name of the routing rule that chose the group; None: no rule
 
 
 def _number(value: object) -> str:
@@ -90,6 +93,7 @@ def format_line(outcome: RequestOutcome) -> str:
         f"tokens_out={_number(outcome.output_tokens)}",
         f"latency_ms={_number(outcome.latency_ms)}",
         f"stream={'-' if outcome.stream is None else str(outcome.stream).lower()}",
+        f"route={quote(outcome.route)}",
     ]
     if fallbacks:
         parts.append("fallbacks=[" + "; ".join(a.render() for a in fallbacks) + "]")
@@ -180,6 +184,12 @@ def requested_model(metadata: Mapping[str, Any] | None, fallback: object) -> str
     return _str(fallback)
 
 
+def route_name(metadata: Mapping[str, Any] | None) -> str | None:
+    """The routing rule that chose the group (`litellm_plugins_route`), or None."""
+    route = metadata.get(ROUTE_KEY) if isinstance(metadata, Mapping) else None
+    return _str(route.get("rule")) if isinstance(route, Mapping) else None
+
+
 def success_outcome(
     payload: Mapping[str, Any],
     metadata: Mapping[str, Any] | None,
@@ -201,6 +211,7 @@ def success_outcome(
         failed_attempts=tuple(failed_attempts),
         failovers=rotator_failovers(metadata),
         call_id=_str(payload.get("litellm_call_id")) or _str(payload.get("id")),
+        route=route_name(metadata),
     )
 
 
@@ -237,4 +248,5 @@ def failure_outcome(
         failovers=rotator_failovers(metadata),
         error=type(exception).__name__,
         call_id=_str(request_data.get("litellm_call_id")),
+        route=route_name(metadata),
     )

@@ -7,8 +7,8 @@ rotator's pool has no key to count with (401), and the bundle's `model_aliases` 
 (a Claude model id is counted for no group at all). This route, in front of LiteLLM's, counts the
 way `/v1/messages` would route the request:
 
-- the model is resolved as for `/v1/messages`: an exact group, LiteLLM's `claude-router-<hex>` id
-  (1.108), then `litellm_plugins.model_aliases`;
+- the model is resolved as for `/v1/messages`: the routing rules (`litellm_plugins.routing`), an
+  exact group, LiteLLM's `claude-router-<hex>` id (1.108), then `litellm_plugins.model_aliases`;
 - a group on Anthropic's own API is asked with the credential the request would carry there (a
   leased pool token in rotate mode, the client's own in passthrough: `TokenRotator.count_credential`);
 - a group on another Anthropic-compatible API is counted by LiteLLM, which asks the provider with
@@ -42,9 +42,12 @@ OAUTH_BETA: Final = "oauth-2025-04-20"
 UPSTREAM_TIMEOUT: Final = 15.0
 LOG_ESTIMATED: Final = "count_tokens: %s (group %s) estimated locally: %s"
 LOG_PROVIDER_FAILED: Final = "count_tokens: %s could not count (%s); local estimate instead"
+LOG_NOT_COUNTED: Final = "routing: the input of a request for %s could not be estimated (%s)"
 
 # (request headers, the auth result) -> the Claude credential this request may use, or None.
 CredentialSource = Callable[[Mapping[str, str], Any], Awaitable[str | None]]
+# (body, request headers, the auth result) -> the group a routing rule chooses, or None.
+RuleRoute = Callable[[Mapping[str, Any], Mapping[str, str], Any], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -151,10 +154,12 @@ class TokenCounter:
         aliases: Sequence[tuple[str, str]],
         is_anthropic_api: Callable[[str | None], bool],
         credential_for: CredentialSource,
+        rule_route: RuleRoute | None = None,
     ) -> None:
         self.aliases = tuple(aliases)
         self.is_anthropic_api = is_anthropic_api
         self.credential_for = credential_for
+        self.rule_route = rule_route
         self.decode_router_id = _router_id_decoder()
 
     async def answer(self, request: Any, user_api_key_dict: Any) -> Any:
@@ -168,10 +173,11 @@ class TokenCounter:
             return _error(400, "messages: required, a non-empty list of messages")
         router = _llm_router()
         groups = list(getattr(router, "model_names", None) or ())
-        group = resolve_group(requested, groups, self.aliases, self.decode_router_id)
+        headers = {str(k).lower(): str(v) for k, v in request.headers.items()}
+        routed = await self.rule_route(body, headers, user_api_key_dict) if self.rule_route else None
+        group = routed or resolve_group(requested, groups, self.aliases, self.decode_router_id)
         deployment = await _deployment(router, group)
         plan = plan_count(requested, group, deployment, self.is_anthropic_api)
-        headers = {str(k).lower(): str(v) for k, v in request.headers.items()}
         if plan.how == "anthropic_api":
             counted = await self._ask_anthropic(plan, body, headers, user_api_key_dict)
             if counted is not None:
@@ -234,7 +240,9 @@ async def _deployment(router: Any, group: str | None) -> Mapping[str, Any] | Non
         return listed[0] if listed else None
 
 
-async def _litellm_count(model: str, body: Mapping[str, Any], call_endpoint: bool) -> int | str:
+async def _litellm_count(
+    model: str, body: Mapping[str, Any], call_endpoint: bool, messages_format: str = "anthropic"
+) -> int | str:
     """LiteLLM's own count for `model` (a group): the total, or why it could not count."""
     from litellm.proxy._types import TokenCountRequest
     from litellm.proxy.proxy_server import count_request_tokens
@@ -243,17 +251,29 @@ async def _litellm_count(model: str, body: Mapping[str, Any], call_endpoint: boo
         model=model,
         messages=list(body.get("messages") or []),
         tools=body.get("tools"),
-        system=body.get("system"),
+        system=body.get("system") if messages_format == "anthropic" else None,
     )
     try:
         response = await count_request_tokens(
-            request=request, call_endpoint=call_endpoint, messages_format="anthropic"
+            request=request,
+            call_endpoint=call_endpoint,
+            messages_format=messages_format,  # type: ignore[arg-type]
         )
     except Exception as error:  # noqa: BLE001 - HTTPException, ProxyException, a tokenizer error
         detail = getattr(error, "message", None) or getattr(error, "detail", None) or type(error).__name__
         return str(detail)[:300]
     total = getattr(response, "total_tokens", None)
     return total if isinstance(total, int) else "no count"
+
+
+async def local_estimate(model: str, body: Mapping[str, Any], messages_format: str) -> int | None:
+    """LiteLLM's local estimate of `body`'s input tokens for `model` (the routing rules' counter);
+    None when it cannot count (logged)."""
+    counted = await _litellm_count(model, body, call_endpoint=False, messages_format=messages_format)
+    if isinstance(counted, int):
+        return counted
+    logger.info(LOG_NOT_COUNTED, model, counted)
+    return None
 
 
 def install(app: Any, counter: TokenCounter) -> bool:

@@ -76,7 +76,7 @@ def test_line_has_every_field_in_order() -> None:
     )
     assert line == (
         "request: client='alice' model='claude-sonnet-4-5' group='default' deployment='openai/deepseek-chat' "
-        "status=200 tokens_in=42 tokens_out=9 latency_ms=432 stream=false call_id='call-1'"
+        "status=200 tokens_in=42 tokens_out=9 latency_ms=432 stream=false route=- call_id='call-1'"
     )
 
 
@@ -147,6 +147,17 @@ def test_success_outcome_reads_the_model_before_aliases_and_the_token_counts() -
         == "flaky"
     )
     assert success_outcome(SUCCESS_PAYLOAD, None, [], None).requested_model == "default"
+
+
+def test_the_routing_rule_that_chose_the_group_is_on_the_line() -> None:
+    route = {"rule": "background", "group": "glm-fast", "requested_model": "claude-haiku-4-5"}
+    metadata = {"litellm_plugins_route": route, "litellm_plugins_requested_model": "claude-haiku-4-5"}
+    outcome = success_outcome(SUCCESS_PAYLOAD, metadata, [], None)
+    assert outcome.route == "background"
+    assert " stream=true route='background' call_id=" in format_line(outcome)
+    failed = failure_outcome({"model": "glm-fast"}, metadata, UpstreamDown(), [], None)
+    assert failed.route == "background"
+    assert success_outcome(SUCCESS_PAYLOAD, {"litellm_plugins_route": "junk"}, [], None).route is None
 
 
 class UpstreamDown(Exception):
@@ -235,6 +246,6 @@ def test_hook_logs_a_failed_request_once(caplog: pytest.LogCaptureFixture) -> No
     assert lines == [
         (
             "request: client=- model='dead' group='dead' deployment=- status=502 tokens_in=- tokens_out=- "
-            "latency_ms=0 stream=- error='UpstreamDown' call_id='c'"
+            "latency_ms=0 stream=- route=- error='UpstreamDown' call_id='c'"
         )
     ]
