@@ -98,8 +98,12 @@ def fixture_headers() -> dict[str, str]:
     }
 
 
-def routing_section() -> dict[str, Any]:
-    return {"model_aliases": {"claude-*": ALIAS_GROUP}, "routing": {"rules": [dict(r) for r in RULES]}}
+def routing_section(rules: Sequence[Mapping[str, Any]] = RULES) -> dict[str, Any]:
+    return {"model_aliases": {"claude-*": ALIAS_GROUP}, "routing": {"rules": [dict(r) for r in rules]}}
+
+
+def without_token_rule(rules: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [rule for rule in rules if "input_tokens_above" not in rule.get("when", {})]
 
 
 # -- 1. in process ---------------------------------------------------------------------------------
@@ -109,6 +113,7 @@ class InProcess:
 
     hook_without_rules: float
     hook_with_rules: float
+    hook_with_rules_no_tokens: float  # the same rules without `input_tokens_above`: no estimate
     token_estimate: float
     estimate_tokens: int | None
     matched: str | None
@@ -123,6 +128,7 @@ class InProcess:
             "hook_without_rules_us": round(self.hook_without_rules, 1),
             "hook_with_rules_us": round(self.hook_with_rules, 1),
             "rules_us": round(self.rules, 1),
+            "hook_with_rules_without_token_rule_us": round(self.hook_with_rules_no_tokens, 1),
             "token_estimate_us": round(self.token_estimate, 1),
             "estimate_tokens": self.estimate_tokens,
             "matched_rule": self.matched,
@@ -141,8 +147,9 @@ def bench_deployments(group: str) -> list[dict[str, Any]]:
     return [targets.deployment("http://127.0.0.1:9/v1", group, native=True)]
 
 
-def hook_calls() -> tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]], Callable[[], Any]]:
-    """(hook without rules, hook with rules, the estimate alone), each one request's worth."""
+def hook_calls() -> dict[str, Callable[[], Awaitable[Any]]]:
+    """One request's worth of each: the hook without rules (`without`), with `RULES` (`with`), with
+    them minus the token rule (`no-tokens`), and the estimate alone (`estimate`)."""
     from litellm_plugins.core.metadata_keys import ROUTE
     from litellm_plugins.core.settings import parse_settings
     from litellm_plugins.transformer.count_tokens import local_estimate
@@ -157,6 +164,7 @@ def hook_calls() -> tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[A
 
     plain = transformer({"model_aliases": {"claude-*": ALIAS_GROUP}})
     routed = transformer(routing_section())
+    no_tokens = transformer(routing_section(without_token_rule(RULES)))
     body = fixture_request(stream=True)
     headers = fixture_headers()
     client = Client({"proxy_token_name": "default"})
@@ -169,15 +177,23 @@ def hook_calls() -> tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[A
     async def without_rules() -> Any:
         return await plain.async_pre_call_hook(client, None, request(), "anthropic_messages")
 
-    async def with_rules() -> Any:
-        data = await routed.async_pre_call_hook(client, None, request(), "anthropic_messages")
+    async def with_rules(chosen: RequestTransformer = routed) -> Any:
+        data = await chosen.async_pre_call_hook(client, None, request(), "anthropic_messages")
         route = (data.get("litellm_metadata") or {}).get(ROUTE) or {}
         return route.get("rule")
 
-    def estimate() -> Any:
+    async def without_token_rule_() -> Any:
+        return await with_rules(no_tokens)
+
+    def estimate() -> Awaitable[int | None]:
         return local_estimate(ALIAS_GROUP, body, "anthropic")
 
-    return without_rules, with_rules, estimate
+    return {
+        "without": without_rules,
+        "with": with_rules,
+        "no-tokens": without_token_rule_,
+        "estimate": estimate,
+    }
 
 
 def microseconds(run: Callable[[], Any], loop: asyncio.AbstractEventLoop, iterations: int) -> float:
@@ -192,12 +208,11 @@ def microseconds(run: Callable[[], Any], loop: asyncio.AbstractEventLoop, iterat
 
 
 def measure_in_process(iterations: int, repeats: int) -> InProcess:
-    without_rules, with_rules, estimate = hook_calls()
+    calls = hook_calls()
     loop = asyncio.new_event_loop()
     try:
-        matched = loop.run_until_complete(with_rules())
-        tokens = loop.run_until_complete(estimate())
-        calls = {"without": without_rules, "with": with_rules, "estimate": estimate}
+        matched = loop.run_until_complete(calls["with"]())
+        tokens = loop.run_until_complete(calls["estimate"]())
         gc.collect()
         gc.freeze()  # LiteLLM's import leaves a large heap: keep collections from rescanning it
         for call in calls.values():  # warm up (tokenizer load, caches)
@@ -211,6 +226,7 @@ def measure_in_process(iterations: int, repeats: int) -> InProcess:
     return InProcess(
         best["without"],
         best["with"],
+        best["no-tokens"],
         best["estimate"],
         tokens if isinstance(tokens, int) else None,
         matched if isinstance(matched, str) else None,
@@ -387,6 +403,10 @@ def print_report(outcome: dict[str, Any]) -> None:
         f"(matched: {measured.matched})\n"
     )
     out.write(f"  the rules' own cost (the difference)     {measured.rules:>10,.1f}\n")
+    out.write(
+        f"  the same rules without the token rule    {measured.hook_with_rules_no_tokens:>10,.1f}   "
+        "(no estimate)\n"
+    )
     out.write(
         f"  LiteLLM's token estimate alone           {measured.token_estimate:>10,.1f}   "
         f"({measured.estimate_tokens} tokens)\n\n"

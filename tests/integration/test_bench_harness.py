@@ -65,6 +65,7 @@ def test_routing_cost_benchmark_completes_and_the_rules_really_ran(tmp_path: Pat
     measured = report["in_process"]
     assert measured["matched_rule"] == "think" and measured["estimate_tokens"] > 10000  # the whole fixture
     assert measured["hook_with_rules_us"] > 0 and measured["token_estimate_us"] > 0
+    assert measured["hook_with_rules_without_token_rule_us"] > 0
     assert report["routed_by_rule"] > 0  # the rules proxy chose the group by rule
     assert {row["pair"] for row in report["ratios"]} == {"rules/no-rules"}
     assert {cell["target"] for cell in report["cells"]} == {"rules", "no-rules"}
