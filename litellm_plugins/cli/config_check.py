@@ -11,6 +11,9 @@ whose key is not set: `serve` leaves it off, so it is no error). Checks:
 - fallbacks (and context-window / content-policy fallbacks) naming groups that do not exist;
 - `litellm_plugins.model_aliases`: patterns that match no Claude model id Claude Code sends, and
   targets that are not groups;
+- `litellm_plugins.routing.rules`: unknown condition keys, values of the wrong type, targets that
+  are not groups, and rules that cannot be reached (after a rule without `when`, or after one
+  whose conditions are a subset of theirs: reached only when that rule's group cannot serve);
 - callbacks and `custom_auth` that fail to import;
 - a missing or weak `LITELLM_MASTER_KEY`; proxy tokens that the auth plugin would refuse; an open
   proxy with no token at all (a warning);
@@ -32,6 +35,12 @@ from typing import Any, Final
 from litellm_plugins.cli.quickstart import env_references
 from litellm_plugins.core.model_info import model_info_problems
 from litellm_plugins.core.settings import KNOWN_KEYS, POOL_KEYS, SECTION, SettingsError, parse_settings
+from litellm_plugins.routing.settings import (
+    ROUTING_SECTION,
+    routing_problems,
+    shadowing_rule,
+    target_problems,
+)
 from litellm_plugins.transformer.model_aliases import unmatched_patterns
 
 MIN_MASTER_KEY_LENGTH: Final = 32
@@ -206,6 +215,29 @@ def check_aliases(config: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
+def check_routing(config: Mapping[str, Any]) -> list[Problem]:
+    plugins = config.get(SECTION)
+    section = plugins.get(ROUTING_SECTION) if isinstance(plugins, Mapping) else None
+    where = f"{SECTION}.{ROUTING_SECTION}"
+    settings, messages = routing_problems(section)
+    messages += target_problems(settings.rules, set(_groups(config)))
+    problems = [Problem("error", where, message.removeprefix(f"{where}.")) for message in messages]
+    for index, rule in enumerate(settings.rules):
+        earlier = shadowing_rule(rule, settings.rules[:index])
+        if earlier is None:
+            continue
+        why = "has no `when`" if not earlier.when.items() else "asks a subset of its conditions"
+        problems.append(
+            Problem(
+                "warning",
+                rule.where,
+                f"unreachable: rule {earlier.name!r} before it {why}, so this rule is only tried when "
+                f"{earlier.to!r} cannot serve the request; move it above {earlier.name!r}",
+            )
+        )
+    return problems
+
+
 def check_plugins(
     config: Mapping[str, Any], config_path: str, load: Callable[[str, str], Any]
 ) -> list[Problem]:
@@ -348,6 +380,7 @@ def check_config(
     problems += check_env_references(config, environ)
     problems += check_fallbacks(config)
     problems += check_aliases(config)
+    problems += check_routing(config)
     problems += check_secrets(config, environ)
     problems += check_pool(config, environ)
     problems += check_plugin_sections(config)

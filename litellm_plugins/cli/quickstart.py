@@ -102,7 +102,13 @@ def live_config(config: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[
     routing = plugins.get("routing") if isinstance(plugins, Mapping) else None
     rules = routing.get("rules") if isinstance(routing, Mapping) else None
     if isinstance(rules, list):  # a rule whose group is off would stop the proxy at startup
-        routing["rules"] = [r for r in rules if not isinstance(r, Mapping) or r.get("to") in groups]
+        kept_rules = [r for r in rules if not isinstance(r, Mapping) or r.get("to") in groups]
+        for index, rule in enumerate(rules):
+            if rule not in kept_rules:
+                notes.append(
+                    f"routing rule {rule.get('name') or index + 1}: off (its group {rule.get('to')} is off)"
+                )
+        routing["rules"] = kept_rules
     router = result.get("router_settings") or {}
     for key in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
         entries = router.get(key)

@@ -6,7 +6,8 @@ A group can serve a request unless every one of its deployments is known not to:
 - a `web_search*` server tool: `model_info.supports_web_search` declared false; undeclared, a
   deployment on Anthropic's own API serves it, any other only when LiteLLM's map says it does;
 - the input: the estimate is above `model_info.max_input_tokens` (declared, or LiteLLM's map for a
-  model it knows). A deployment with no known window can serve any length.
+  model it knows, unless the client sent a `context-1m` beta). A deployment with no known window
+  can serve any length.
 
     model_list:
       - model_name: deepseek
@@ -116,20 +117,26 @@ def _positive(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def input_window(deployment: Mapping[str, Any], requested: str | None, model_map: ModelMap) -> int | None:
-    """The deployment's `max_input_tokens`: declared, else LiteLLM's map; None when unknown."""
+def input_window(
+    deployment: Mapping[str, Any], requested: str | None, model_map: ModelMap, declared_only: bool = False
+) -> int | None:
+    """The deployment's `max_input_tokens`: declared, else LiteLLM's map (unless `declared_only`);
+    None when unknown."""
     declared = _positive(_info(deployment).get("max_input_tokens"))
-    if declared is not None:
+    if declared is not None or declared_only:
         return declared
     entry = _map_entry(deployment, requested, model_map)
     return _positive(entry.get("max_input_tokens")) if entry is not None else None
 
 
 def group_window(
-    deployments: Sequence[Mapping[str, Any]], requested: str | None, model_map: ModelMap
+    deployments: Sequence[Mapping[str, Any]],
+    requested: str | None,
+    model_map: ModelMap,
+    declared_only: bool = False,
 ) -> int | None:
     """The largest window among the group's deployments; None if any one's is unknown."""
-    windows = [input_window(deployment, requested, model_map) for deployment in deployments]
+    windows = [input_window(deployment, requested, model_map, declared_only) for deployment in deployments]
     if not windows or any(window is None for window in windows):
         return None
     return max(window for window in windows if window is not None)
@@ -182,7 +189,8 @@ async def refusal_for(
         serves_web_search(d, requested, model_map, is_anthropic_api) for d in deployments
     ):
         return Refusal(group, "web_search", web_search_message(group, searches[0]))
-    window = group_window(deployments, requested, model_map)
+    # A `context-1m` beta widens Anthropic's window beyond what LiteLLM's map says: declared only.
+    window = group_window(deployments, requested, model_map, declared_only=facts.wider_window_beta)
     if window is not None and await facts.input_tokens_above(window):
         tokens = facts.estimate or window + 1
         return Refusal(group, "input_tokens", too_long_message(group, tokens, window))

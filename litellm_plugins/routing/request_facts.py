@@ -121,6 +121,13 @@ class RequestFacts:
         return self._headers.get(name.lower())
 
     @cached_property
+    def wider_window_beta(self) -> bool:
+        """The client asked for a window wider than LiteLLM's map knows (`context-1m-*` beta)."""
+        return any(
+            flag.strip().startswith("context-1m") for flag in (self.header("anthropic-beta") or "").split(",")
+        )
+
+    @cached_property
     def size_bound(self) -> int:
         """An upper bound on the input tokens: the counted fields' JSON length plus framing."""
         counted = {key: self._body.get(key) for key in COUNTED_FIELDS if key in self._body}

@@ -75,6 +75,12 @@ def test_start_configures_every_plugin_from_one_read_of_the_config(
         ({"thinking": {"strip_groups": ["x"]}}, {}, "litellm_plugins.thinking"),
         ({"garbage_collection": {"thresholds": [1]}}, {}, "garbage_collection"),
         ({"anthropic_api_bases": "https://x"}, {}, "anthropic_api_bases"),
+        (
+            {"routing": {"rules": [{"when": {"thinking": True}, "to": "glm"}]}},
+            {},
+            "'glm' is not a model group",
+        ),
+        ({"routing": {"rules": [{"when": {"thinkng": True}, "to": "x"}]}}, {}, "unknown condition 'thinkng'"),
         ({}, {"PROXY_STATIC_TOKEN": "short"}, "PROXY_STATIC_TOKEN"),
         ({}, {"CLAUDE_TOKEN_MODE": "sometimes"}, "CLAUDE_TOKEN_MODE"),
     ],

@@ -217,3 +217,77 @@ def test_a_token_pool_without_any_anthropic_deployment() -> None:
 
 def test_not_a_mapping() -> None:
     assert errors(run(["not", "a", "config"]))
+
+
+def with_rules(*rules: dict[str, Any]) -> dict[str, Any]:
+    config = example()
+    config["litellm_plugins"]["routing"] = {"rules": list(rules)}
+    return config
+
+
+def test_routing_rules_in_the_example_groups_pass() -> None:
+    config = with_rules(
+        {"name": "background", "when": {"model": "claude-*haiku*"}, "to": "glm-fast"},
+        {"name": "long-context", "when": {"input_tokens_above": 60000}, "to": "openrouter"},
+        {"name": "think", "when": {"thinking": True}, "to": "deepseek"},
+    )
+    assert run(config) == []
+
+
+def test_routing_unknown_groups_keys_and_value_types() -> None:
+    problems = run(
+        with_rules(
+            {"name": "bg", "when": {"model": "claude-*haiku*"}, "to": "glm-fsat"},
+            {"name": "img", "when": {"image": True}, "to": "openai"},
+            {"name": "long", "when": {"input_tokens_above": "60k"}, "to": "openrouter"},
+        )
+    )
+    rendered = [p.render() for p in problems]
+    assert all(p.severity == "error" and p.where == "litellm_plugins.routing" for p in problems), rendered
+    assert any("rules[0] (bg).to: 'glm-fsat' is not a model group" in line for line in rendered), rendered
+    assert any("rules[1] (img).when: unknown condition 'image'" in line for line in rendered), rendered
+    assert any(
+        "rules[2] (long).when.input_tokens_above must be a positive number" in line for line in rendered
+    )
+    assert len(problems) == 3
+
+
+def test_routing_unreachable_rules_are_warned() -> None:
+    problems = run(
+        with_rules(
+            {"name": "think", "when": {"thinking": True}, "to": "deepseek"},
+            {"name": "think-haiku", "when": {"thinking": True, "model": "claude-*haiku*"}, "to": "glm-fast"},
+            {"name": "everything", "to": "anthropic"},
+            {"name": "images", "when": {"images": True}, "to": "openai"},
+        )
+    )
+    assert [(p.severity, p.where) for p in problems] == [
+        ("warning", "litellm_plugins.routing.rules[1] (think-haiku)"),
+        ("warning", "litellm_plugins.routing.rules[3] (images)"),
+    ]
+    assert "rule 'think' before it asks a subset of its conditions" in problems[0].message
+    assert "rule 'everything' before it has no `when`" in problems[1].message
+    assert "move it above 'everything'" in problems[1].message
+
+
+def commented_routing_recipe() -> dict[str, Any]:
+    """The commented `routing:` block of config.yaml.example, uncommented."""
+    text = (REPO_ROOT / "config.yaml.example").read_text(encoding="utf-8")
+    block = text.split("  # routing:\n", 1)[1].split("  # A group is never", 1)[0]
+    lines = [line.removeprefix("  # ").split("  #", 1)[0] for line in block.splitlines()]
+    return yaml.safe_load("\n".join(lines))
+
+
+def test_the_commented_routing_recipe_is_valid_for_the_example_groups() -> None:
+    recipe = commented_routing_recipe()
+    assert [rule["to"] for rule in recipe["rules"]] == [
+        "anthropic",
+        "openai",
+        "openrouter",
+        "glm-fast",
+        "glm",
+        "kimi",
+    ]
+    config = example()
+    config["litellm_plugins"]["routing"] = recipe
+    assert run(config) == []

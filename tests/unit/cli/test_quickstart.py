@@ -67,6 +67,19 @@ def test_a_provider_key_makes_its_groups_live_and_keeps_fallbacks_between_live_g
     assert config["litellm_plugins"]["model_aliases"]["claude-*"] == "anthropic"
 
 
+def test_routing_rules_whose_group_is_off_are_dropped_with_a_note() -> None:
+    example = example_config()
+    example["litellm_plugins"]["routing"] = {
+        "rules": [
+            {"name": "background", "when": {"model": "claude-*haiku*"}, "to": "glm-fast"},
+            {"name": "long-context", "when": {"input_tokens_above": 60000}, "to": "openrouter"},
+        ]
+    }
+    config, notes = quickstart.live_config(example, {"ZAI_API_KEY": "k"})
+    assert [rule["name"] for rule in config["litellm_plugins"]["routing"]["rules"]] == ["background"]
+    assert "routing rule long-context: off (its group openrouter is off)" in notes
+
+
 def test_banner_lists_groups_and_the_commands_that_print_the_settings_with_the_real_token() -> None:
     instructions = quickstart.settings_instructions("http://127.0.0.1:4000", quickstart.OWN_LOGIN)
     text = quickstart.banner(

@@ -102,6 +102,18 @@ def test_an_overlong_prompt_is_refused_in_anthropics_wording() -> None:
     assert refusal([deployment("openai/x", max_input_tokens=20000)], "thinking", tokens=19000) is None
 
 
+def test_a_context_1m_beta_trusts_only_a_declared_window() -> None:
+    claude = [deployment("anthropic/*")]
+    facts = facts_for("thinking", FakeCounter(250_000), model="claude-haiku-4-5-20251001")
+    facts.size_bound = 10**6  # as long as a 250k-token prompt
+    found = asyncio.run(refusal_for("anthropic", claude, facts, model_map, is_anthropic_api))
+    assert found is not None and "250000 tokens > 200000 maximum" in found.message  # the map's window
+    wide = facts_for("thinking", FakeCounter(250_000), model="claude-haiku-4-5-20251001")
+    wide._headers["anthropic-beta"] = "claude-code-20250219,context-1m-2025-08-07"
+    wide.size_bound = 10**6
+    assert asyncio.run(refusal_for("anthropic", claude, wide, model_map, is_anthropic_api)) is None
+
+
 def test_no_deployments_is_left_to_litellm() -> None:
     assert refusal([], "image") is None
 
