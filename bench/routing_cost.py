@@ -166,7 +166,8 @@ def hook_calls() -> dict[str, Callable[[], Awaitable[Any]]]:
     routed = transformer(routing_section())
     no_tokens = transformer(routing_section(without_token_rule(RULES)))
     body = fixture_request(stream=True)
-    headers = fixture_headers()
+    # The proxy records the client's `content-length` with the other headers.
+    headers = {**fixture_headers(), "content-length": str(len(json.dumps(body).encode()))}
     client = Client({"proxy_token_name": "default"})
 
     def request() -> dict[str, Any]:
