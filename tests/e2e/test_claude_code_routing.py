@@ -16,8 +16,9 @@ What Claude Code sends (captured from the CLI against the strict fake, no proxy 
   `x-claude-code-parent-agent-id` (the spawning subagent's id). Every call of the session carries
   the same `x-claude-code-session-id` (and the same session id in `metadata.user_id`).
 
-The proxy runs the shipped plugin order with two rules in `config.yaml` (background -> `glm-fast`,
-subagents -> `kimi`) and the README's aliases for everything else (`claude-*` -> `anthropic`).
+The proxy runs the shipped plugin order with three rules in `config.yaml` (a project's long
+context -> `glm-long`, background -> `glm-fast`, subagents -> `kimi`) and the README's aliases for
+everything else (`claude-*` -> `anthropic`).
 Each group is its own strict fake with its own credential and model id, so what each fake
 received says where each call went. The user's own Claude login goes to Anthropic only.
 """
@@ -45,8 +46,17 @@ GLM_KEY = "sk-glm-routing-e2e-" + "g" * 24
 KIMI_KEY = "sk-kimi-routing-e2e-" + "k" * 24
 HAIKU = "claude-haiku-4-5"
 GLM_MODEL = "glm-4.5-air"
+LONG_MODEL = "glm-4.6"  # the same provider's long-context model: its own group
 KIMI_MODEL = "kimi-k2"
+# Claude Code's main loop is above (its system prompt and tools alone), its hook call below.
+LONG_PROMPT_TOKENS = 5000
 RULES = [
+    # Only for a project that asks for it (a header), so the other tests' main loops stay on anthropic.
+    {
+        "name": "long-context",
+        "when": {"header": {"x-project": "long-*"}, "input_tokens_above": LONG_PROMPT_TOKENS},
+        "to": "glm-long",
+    },
     {"name": "background", "when": {"model": "claude-*haiku*"}, "to": "glm-fast"},
     {"name": "subagents", "when": {"subagent": True}, "to": "kimi"},
 ]
@@ -71,7 +81,10 @@ def glm_fake() -> Iterator[FakeAnthropic]:
     fake = FakeAnthropic(
         api_keys=(GLM_KEY,),
         oauth_tokens=(),
-        models={GLM_MODEL: AnthropicModelProfile(max_output_tokens=64000)},
+        models={
+            GLM_MODEL: AnthropicModelProfile(max_output_tokens=64000),
+            LONG_MODEL: AnthropicModelProfile(max_output_tokens=64000),
+        },
         signing_secret=b"glm-routing-signing-secret",
     )
     yield fake.start()
@@ -102,6 +115,7 @@ def routing_config(anthropic: FakeAnthropic, glm: FakeAnthropic, kimi: FakeAnthr
             "model_info": {"max_output_tokens": 64000},
         },
         provider("glm-fast", glm, GLM_MODEL, GLM_KEY),
+        provider("glm-long", glm, LONG_MODEL, GLM_KEY),
         provider("kimi", kimi, KIMI_MODEL, KIMI_KEY),
     ]
     return plugin_config(
@@ -132,14 +146,18 @@ def _clear(anthropic_fake: FakeAnthropic, glm_fake: FakeAnthropic, kimi_fake: Fa
         fake.requests.clear()
 
 
-def claude(proxy: ProxyProcess, workdir: Path, prompt: str, *extra_args: str) -> dict[str, Any]:
-    """One `claude -p` run as `claude-settings` sets a user up: own login, the proxy token."""
+def claude(
+    proxy: ProxyProcess, workdir: Path, prompt: str, *extra_args: str, headers: str = ""
+) -> dict[str, Any]:
+    """One `claude -p` run as `claude-settings` sets a user up: own login, the proxy token (and
+    `headers`, more `ANTHROPIC_CUSTOM_HEADERS` lines)."""
     run: ClaudeRun = run_claude(
         prompt,
         base_url=proxy.url,
         workdir=workdir,
         env={
-            "ANTHROPIC_CUSTOM_HEADERS": f"x-litellm-api-key: {TOKEN}\nx-claude-token-mode: passthrough",
+            "ANTHROPIC_CUSTOM_HEADERS": f"x-litellm-api-key: {TOKEN}\nx-claude-token-mode: passthrough"
+            + (f"\n{headers}" if headers else ""),
             "CLAUDE_CODE_OAUTH_TOKEN": OWN_LOGIN,
             # With a Claude login Claude Code sends its background calls under the main model id
             # unless a haiku model is set (an API key's default is `claude-haiku-5-5`).
@@ -266,3 +284,39 @@ def test_a_subagents_calls_land_on_the_subagent_rules_group(
     assert sum(1 for _, group, route in seen if (group, route) == ("kimi", "subagents")) == len(sub), seen
     assert all(route == "subagents" for _, group, route in seen if group == "kimi"), seen
     assert any(route == "-" and group == "anthropic" for _, group, route in seen), seen
+
+
+def test_a_projects_long_main_loop_goes_to_the_long_context_group_by_the_token_estimate(
+    proxy: ProxyProcess,
+    anthropic_fake: FakeAnthropic,
+    glm_fake: FakeAnthropic,
+    kimi_fake: FakeAnthropic,
+    tmp_path: Path,
+) -> None:
+    """`header` AND `input_tokens_above` on Claude Code's real traffic: the same project's main
+    loop (its system prompt and tools are well above the threshold) goes to the long-context group,
+    its small hook call is below it and falls through to the background rule."""
+    marker = f"long-{uuid.uuid4().hex[:6]}"
+    log_before = len(proxy.log_text())
+    result = claude(
+        proxy,
+        tmp_path,
+        f"Reply with {marker}",
+        "--settings",
+        PROMPT_HOOK_SETTINGS,
+        headers="x-project: long-context-e2e",
+    )
+    assert f"fake-anthropic {LONG_MODEL} says:" in result["result"] and marker in result["result"]
+
+    long_calls = [r for r in messages(glm_fake) if r.body["model"] == LONG_MODEL]
+    background = [r for r in messages(glm_fake) if r.body["model"] == GLM_MODEL]
+    assert messages(anthropic_fake) == [] and messages(kimi_fake) == []
+    assert long_calls and all("Agent" in tool_names(r) and task_of(r).endswith(marker) for r in long_calls)
+    assert background and all(task_of(r).startswith("Check this prompt") for r in background)
+    assert long_calls[-1].status == 200 and all(r.credential == GLM_KEY for r in messages(glm_fake))
+
+    seen = routes(proxy.log_text()[log_before:])
+    assert {(group, route) for _, group, route in seen} == {
+        ("glm-long", "long-context"),
+        ("glm-fast", "background"),
+    }, seen
