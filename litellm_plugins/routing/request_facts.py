@@ -5,8 +5,8 @@ input-token estimate is computed at most once per request, by an injectable coun
 local estimate by default, the one `count_tokens` answers with:
 :func:`litellm_plugins.transformer.count_tokens.litellm_count`). Before counting, a cheap bound
 decides the easy cases: a token is at least one byte of the request's JSON, so a request whose
-JSON (plus a margin for the tokenizer's per-message framing) is no longer than a threshold is not
-above it and is never counted.
+JSON (its `content-length`, or the counted fields serialized; plus a margin for the tokenizer's
+per-message framing) is no longer than a threshold is not above it and is never counted.
 
 Facts: the requested `model`; `thinking` (Anthropic `thinking.type` enabled/adaptive, OpenAI
 `reasoning_effort`); `images` (an image block in any message, tool results included, or an OpenAI
@@ -129,7 +129,12 @@ class RequestFacts:
 
     @cached_property
     def size_bound(self) -> int:
-        """An upper bound on the input tokens: the counted fields' JSON length plus framing."""
+        """An upper bound on the input tokens (a byte-level tokenizer makes at most one token per
+        byte) plus framing: the client's `content-length` when its body is not compressed, else
+        the counted fields' JSON length."""
+        length = self.header("content-length")
+        if length and length.isdigit() and not self.header("content-encoding"):
+            return int(length) + FRAMING_MARGIN
         counted = {key: self._body.get(key) for key in COUNTED_FIELDS if key in self._body}
         return len(json.dumps(counted, default=str)) + FRAMING_MARGIN
 

@@ -138,7 +138,7 @@ def _error(status: int, message: str) -> Any:
     return JSONResponse(status_code=status, content=anthropic_error_body(status, message))
 
 
-def _router_id_decoder() -> Callable[[str, Sequence[str]], str | None] | None:
+def router_id_decoder() -> Callable[[str, Sequence[str]], str | None] | None:
     try:  # LiteLLM 1.108 lists groups for Claude Code's picker as claude-router-<hex of the name>
         from litellm.proxy.common_utils.model_listing_utils import claude_code_group_name
     except ImportError:
@@ -160,7 +160,7 @@ class TokenCounter:
         self.is_anthropic_api = is_anthropic_api
         self.credential_for = credential_for
         self.rule_route = rule_route
-        self.decode_router_id = _router_id_decoder()
+        self.decode_router_id = router_id_decoder()
 
     async def answer(self, request: Any, user_api_key_dict: Any) -> Any:
         from litellm.proxy.common_utils.http_parsing_utils import _read_request_body

@@ -57,7 +57,7 @@ from litellm_plugins.routing.capabilities import (
 from litellm_plugins.routing.request_facts import RequestFacts, TokenCounter
 from litellm_plugins.routing.rules import Route, choose_route, refusal_message
 from litellm_plugins.routing.settings import RoutingSettings, parse_routing_settings
-from litellm_plugins.transformer.count_tokens import local_estimate
+from litellm_plugins.transformer.count_tokens import local_estimate, resolve_group, router_id_decoder
 from litellm_plugins.transformer.model_aliases import resolve_model_group
 from litellm_plugins.transformer.request_rules import transform_anthropic_request, transform_openai_request
 
@@ -158,6 +158,7 @@ class RequestTransformer(CustomLogger):
         self._token_counter = token_counter
         self._model_map = model_map
         self._routing: RoutingSettings | None = None
+        self._decode_router_id = router_id_decoder()
         self._is_anthropic_api: Callable[[str | None], bool] | None = None
 
     def configure(self, plugin_settings: PluginSettings, groups: Collection[str] | None = None) -> None:
@@ -204,9 +205,8 @@ class RequestTransformer(CustomLogger):
         """The rules' choice for a request for `requested`, capabilities checked (pure but for
         the proxy's group list and the counter)."""
         groups = self._group_names()
-        default = requested if requested in groups else None
-        if default is None and self.settings.model_aliases:
-            default = resolve_model_group(requested, self.settings.model_aliases, groups)
+        # Where the request goes without rules: an exact group, LiteLLM's picker id, an alias.
+        default = resolve_group(requested, list(groups), self.settings.model_aliases, self._decode_router_id)
         facts.count_model = default or requested
 
         async def can_serve(group: str) -> Refusal | None:
@@ -299,7 +299,7 @@ class RequestTransformer(CustomLogger):
         keys = [key for key in ("max_tokens", "max_completion_tokens") if isinstance(kwargs.get(key), int)]
         if not keys:
             return kwargs
-        facts = self.facts(kwargs, {}, None, openai)
+        facts = self.facts(kwargs, request_headers(kwargs), None, openai)
         metadata = request_metadata(kwargs)
         group = (metadata or {}).get(MODEL_GROUP)
         facts.count_model = group if isinstance(group, str) else None

@@ -315,3 +315,14 @@ def test_count_tokens_counts_for_the_group_a_rule_chooses(
     assert response.json()["input_tokens"] > 0
     counted = [r for r in fakes[1].requests.all() if r.path == "/v1/messages/count_tokens"]
     assert [r.body.get("model") for r in counted] == ["search-model"]  # the web-search rule's group
+
+
+def test_max_tokens_is_lowered_so_prompt_and_answer_fit_the_declared_window(
+    proxy: ProxyProcess, fakes: tuple[FakeOpenAIChat, FakeAnthropic]
+) -> None:
+    body = {"model": "tiny", "max_tokens": 1500, "messages": [{"role": "user", "content": "word " * 1200}]}
+    response = messages(proxy, body)
+    assert response.status_code == 200, response.text
+    [sent] = [r.body for r in fakes[0].requests.all() if r.path.endswith("/chat/completions")]
+    assert sent["model"] == "tiny-model"
+    assert 1 <= sent["max_tokens"] <= 2000 - 1200  # the window (2000) minus at least the prompt's words

@@ -135,6 +135,21 @@ def test_a_small_request_is_never_counted() -> None:
     assert counter.calls == []
 
 
+def test_the_bound_is_the_clients_content_length_unless_compressed() -> None:
+    def facts(headers: dict[str, str]) -> RequestFacts:
+        return RequestFacts(
+            {"messages": [{"role": "user", "content": "x" * 5000}]},
+            openai_format=False,
+            headers=headers,
+            client=None,
+            counter=FakeCounter(),
+        )
+
+    assert facts({"Content-Length": "700"}).size_bound == 700 + 2048
+    assert facts({"content-length": "700", "content-encoding": "gzip"}).size_bound > 5000
+    assert facts({}).size_bound > 5000
+
+
 def test_an_uncountable_request_is_not_above_any_threshold() -> None:
     facts = facts_for("thinking", FakeCounter(tokens=None))
     assert not matches({"input_tokens_above": 10}, facts)

@@ -118,6 +118,21 @@ def test_an_image_for_a_non_vision_group_without_a_rule_is_refused() -> None:
     assert "model_info.supports_vision" in raised.value.message
 
 
+def test_a_picker_id_is_checked_as_the_group_it_names() -> None:
+    try:  # LiteLLM 1.108 lists groups for Claude Code's picker under ids of its own
+        from litellm.proxy.common_utils.model_listing_utils import claude_code_model_id
+    except ImportError:  # older LiteLLM: no picker ids to decode
+        from litellm_plugins.transformer.count_tokens import router_id_decoder
+
+        assert router_id_decoder() is None
+        return
+    picker_id = claude_code_model_id("glm-fast", None, frozenset(GROUPS))
+    assert picker_id != "glm-fast"
+    with pytest.raises(ProxyException) as raised:
+        pre_call(transformer([]), anthropic_data("image", model=picker_id))
+    assert "'glm-fast' cannot read images" in raised.value.message
+
+
 def test_a_prompt_beyond_the_window_is_refused_in_anthropics_wording() -> None:
     counter = FakeCounter(tokens=9000)
     with pytest.raises(ProxyException) as raised:
