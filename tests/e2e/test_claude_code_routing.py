@@ -16,9 +16,9 @@ What Claude Code sends (captured from the CLI against the strict fake, no proxy 
   `x-claude-code-parent-agent-id` (the spawning subagent's id). Every call of the session carries
   the same `x-claude-code-session-id` (and the same session id in `metadata.user_id`).
 
-The proxy runs the shipped plugin order with three rules in `config.yaml` (a project's long
-context -> `glm-long`, background -> `glm-fast`, subagents -> `kimi`) and the README's aliases for
-everything else (`claude-*` -> `anthropic`).
+The proxy runs the shipped plugin order with four rules in `config.yaml` (a project's long
+context -> `glm-long`, a project's images -> `kimi-vision`, background -> `glm-fast`, subagents ->
+`kimi`) and the README's aliases for everything else (`claude-*` -> `anthropic`).
 Each group is its own strict fake with its own credential and model id, so what each fake
 received says where each call went. The user's own Claude login goes to Anthropic only.
 """
@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import uuid
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,7 @@ HAIKU = "claude-haiku-4-5"
 GLM_MODEL = "glm-4.5-air"
 LONG_MODEL = "glm-4.6"  # the same provider's long-context model: its own group
 KIMI_MODEL = "kimi-k2"
+VISION_MODEL = "kimi-vl"  # the same provider's vision model: its own group
 # Claude Code's main loop is above (its system prompt and tools alone), its hook call below.
 LONG_PROMPT_TOKENS = 5000
 RULES = [
@@ -57,6 +60,7 @@ RULES = [
         "when": {"header": {"x-project": "long-*"}, "input_tokens_above": LONG_PROMPT_TOKENS},
         "to": "glm-long",
     },
+    {"name": "images", "when": {"header": {"x-project": "vision-*"}, "images": True}, "to": "kimi-vision"},
     {"name": "background", "when": {"model": "claude-*haiku*"}, "to": "glm-fast"},
     {"name": "subagents", "when": {"subagent": True}, "to": "kimi"},
 ]
@@ -96,7 +100,10 @@ def kimi_fake() -> Iterator[FakeAnthropic]:
     fake = FakeAnthropic(
         api_keys=(KIMI_KEY,),
         oauth_tokens=(),
-        models={KIMI_MODEL: AnthropicModelProfile(max_output_tokens=64000)},
+        models={
+            KIMI_MODEL: AnthropicModelProfile(max_output_tokens=64000),
+            VISION_MODEL: AnthropicModelProfile(max_output_tokens=64000),
+        },
         signing_secret=b"kimi-routing-signing-secret",
     )
     yield fake.start()
@@ -117,6 +124,7 @@ def routing_config(anthropic: FakeAnthropic, glm: FakeAnthropic, kimi: FakeAnthr
         provider("glm-fast", glm, GLM_MODEL, GLM_KEY),
         provider("glm-long", glm, LONG_MODEL, GLM_KEY),
         provider("kimi", kimi, KIMI_MODEL, KIMI_KEY),
+        provider("kimi-vision", kimi, VISION_MODEL, KIMI_KEY),
     ]
     return plugin_config(
         model_list,
@@ -320,3 +328,60 @@ def test_a_projects_long_main_loop_goes_to_the_long_context_group_by_the_token_e
         ("glm-long", "long-context"),
         ("glm-fast", "background"),
     }, seen
+
+
+def png(width: int = 16, height: int = 16) -> bytes:
+    """A small valid PNG (an opaque grey square), made without an imaging library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x80\x80\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+def test_a_screenshot_claude_code_reads_moves_the_tool_loop_to_the_vision_group(
+    proxy: ProxyProcess,
+    anthropic_fake: FakeAnthropic,
+    glm_fake: FakeAnthropic,
+    kimi_fake: FakeAnthropic,
+    tmp_path: Path,
+) -> None:
+    """Claude Code's Read tool returns an image block in the tool result: the request that carries
+    it goes to the images rule's group, mid tool loop, after Anthropic (with its signed thinking)
+    asked for the Read."""
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    (workdir / "screenshot.png").write_bytes(png())
+    prompt = "CALL_TOOL Read " + json.dumps({"file_path": str(workdir / "screenshot.png")})
+    log_before = len(proxy.log_text())
+    result = claude(proxy, workdir, prompt, "--allowedTools", "Read", headers="x-project: vision-e2e")
+    assert result["result"].startswith("The tool returned:"), result["result"]
+
+    main = messages(anthropic_fake)
+    vision = [r for r in messages(kimi_fake) if r.body["model"] == VISION_MODEL]
+    assert main and all(not has_image(r) for r in main)
+    assert vision and all(has_image(r) for r in vision) and vision[-1].status == 200
+    # Anthropic's signed thinking travels with the tool loop (`reasoning_input` keep, the recipes'
+    # default for Anthropic-compatible endpoints). This strict fake verifies signatures with its
+    # own key and refuses it; what it served carried none (LiteLLM's own retry drops it).
+    assert all(not thinking_blocks(r) for r in vision if r.status == 200)
+    seen = routes(proxy.log_text()[log_before:])
+    assert [route for _, group, route in seen if group == "kimi-vision"] == ["images"], seen
+    assert all(route == "-" for _, group, route in seen if group != "kimi-vision"), seen
+
+
+def has_image(request: AnthropicRequest) -> bool:
+    return '"type": "image"' in json.dumps(request.body["messages"])
+
+
+def thinking_blocks(request: AnthropicRequest) -> list[dict[str, Any]]:
+    return [
+        block
+        for message in request.body["messages"]
+        if isinstance(message.get("content"), list)
+        for block in message["content"]
+        if block.get("type") in ("thinking", "redacted_thinking")
+    ]
