@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import time
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -211,6 +212,20 @@ def routes(log: str) -> list[tuple[str, str, str]]:
     return found
 
 
+def logged_routes(proxy: ProxyProcess, log_before: int, timeout: float = 15.0) -> list[tuple[str, str, str]]:
+    """`routes` of the log written since `log_before`, once every `/v1/messages` request the proxy
+    answered has its request line: LiteLLM runs the logging callbacks after the response, so the
+    last line can come after Claude Code has exited (bounded wait)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = proxy.log_text()[log_before:]
+        answered = len(re.findall(r'"POST /v1/messages[^"]*" \d{3}', log))
+        seen = routes(log)
+        if len(seen) >= answered or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.1)
+
+
 def agent_call(description: str, task: str) -> str:
     """The fake's `CALL_TOOL` script for Claude Code's subagent tool (`Agent` in 2.1.332), in the
     foreground so the caller waits for the subagent's answer."""
@@ -250,7 +265,7 @@ def test_a_background_call_and_the_main_loop_of_one_session_land_on_different_gr
     # One session: the same session id on both groups.
     assert {session_of(r) for r in background} == {session_of(r) for r in main}
 
-    seen = routes(proxy.log_text()[log_before:])
+    seen = logged_routes(proxy, log_before)
     assert (HAIKU, "glm-fast", "background") in seen, seen
     assert any(group == "anthropic" and route == "-" for _, group, route in seen), seen
     assert all(route == "background" for model, _, route in seen if "haiku" in model), seen
@@ -288,7 +303,7 @@ def test_a_subagents_calls_land_on_the_subagent_rules_group(
     assert main and all(task_of(r).endswith(prompt) for r in main)
     assert {session_of(r) for r in sub} == {session_of(r) for r in main}
 
-    seen = routes(proxy.log_text()[log_before:])
+    seen = logged_routes(proxy, log_before)
     assert sum(1 for _, group, route in seen if (group, route) == ("kimi", "subagents")) == len(sub), seen
     assert all(route == "subagents" for _, group, route in seen if group == "kimi"), seen
     assert any(route == "-" and group == "anthropic" for _, group, route in seen), seen
@@ -323,7 +338,7 @@ def test_a_projects_long_main_loop_goes_to_the_long_context_group_by_the_token_e
     assert background and all(task_of(r).startswith("Check this prompt") for r in background)
     assert long_calls[-1].status == 200 and all(r.credential == GLM_KEY for r in messages(glm_fake))
 
-    seen = routes(proxy.log_text()[log_before:])
+    seen = logged_routes(proxy, log_before)
     assert {(group, route) for _, group, route in seen} == {
         ("glm-long", "long-context"),
         ("glm-fast", "background"),
@@ -368,7 +383,7 @@ def test_a_screenshot_claude_code_reads_moves_the_tool_loop_to_the_vision_group(
     # default for Anthropic-compatible endpoints). This strict fake verifies signatures with its
     # own key and refuses it; what it served carried none (LiteLLM's own retry drops it).
     assert all(not thinking_blocks(r) for r in vision if r.status == 200)
-    seen = routes(proxy.log_text()[log_before:])
+    seen = logged_routes(proxy, log_before)
     assert [route for _, group, route in seen if group == "kimi-vision"] == ["images"], seen
     assert all(route == "-" for _, group, route in seen if group != "kimi-vision"), seen
 
