@@ -9,6 +9,9 @@
           reasoning_input: drop       # drop | keep
           tool_schema: gemini         # openai | gemini | none
           tool_schema_drop_keys: []   # a list of JSON-schema key names
+          max_input_tokens: 128000    # the window the routing rules check (a positive integer)
+          supports_vision: false      # true | false (routing: images)
+          supports_web_search: false  # true | false (routing: web-search server tools)
 
 Used by `litellm-plugins check` and at proxy startup (:mod:`litellm_plugins.instances`), which
 refuses a config with a wrong type instead of answering 500 to each request.
@@ -23,7 +26,7 @@ from litellm_plugins.core.deployment import TOOL_SCHEMA_PROFILES
 from litellm_plugins.core.settings import SettingsError
 
 INTEGER_KEYS: Final = ("max_output_tokens", "max_tokens", "max_input_tokens")
-BOOLEAN_KEYS: Final = ("supports_reasoning",)
+BOOLEAN_KEYS: Final = ("supports_reasoning", "supports_vision", "supports_web_search")
 CHOICES: Final = {"reasoning_input": ("drop", "keep"), "tool_schema": tuple(sorted(TOOL_SCHEMA_PROFILES))}
 
 

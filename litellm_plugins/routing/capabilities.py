@@ -6,8 +6,9 @@ A group can serve a request unless every one of its deployments is known not to:
 - a `web_search*` server tool: `model_info.supports_web_search` declared false; undeclared, a
   deployment on Anthropic's own API serves it, any other only when LiteLLM's map says it does;
 - the input: the estimate is above `model_info.max_input_tokens` (declared, or LiteLLM's map for a
-  model it knows, unless the client sent a `context-1m` beta). A deployment with no known window
-  can serve any length.
+  model it knows; declared only on Anthropic's own API, which refuses an overlong prompt itself,
+  and when the client sent a `context-1m` beta). A deployment with no known window can serve any
+  length.
 
     model_list:
       - model_name: deepseek
@@ -87,6 +88,13 @@ def _map_entry(deployment: Mapping[str, Any], requested: str | None, model_map: 
     return model_map(name, provider) if name else None
 
 
+def on_anthropic_api(deployment: Mapping[str, Any], is_anthropic_api: Callable[[str | None], bool]) -> bool:
+    params = _params(deployment)
+    model = str(params.get("model") or "")
+    api_base = params.get("api_base") if isinstance(params.get("api_base"), str) else None
+    return provider_of(model, params.get("custom_llm_provider")) == "anthropic" and is_anthropic_api(api_base)
+
+
 def serves_images(deployment: Mapping[str, Any], requested: str | None, model_map: ModelMap) -> bool:
     declared = _info(deployment).get("supports_vision")
     if isinstance(declared, bool):
@@ -104,10 +112,7 @@ def serves_web_search(
     declared = _info(deployment).get("supports_web_search")
     if isinstance(declared, bool):
         return declared
-    params = _params(deployment)
-    model = str(params.get("model") or "")
-    api_base = params.get("api_base") if isinstance(params.get("api_base"), str) else None
-    if provider_of(model, params.get("custom_llm_provider")) == "anthropic" and is_anthropic_api(api_base):
+    if on_anthropic_api(deployment, is_anthropic_api):
         return True
     entry = _map_entry(deployment, requested, model_map)
     return entry is not None and entry.get("supports_web_search") is True
@@ -133,10 +138,10 @@ def group_window(
     deployments: Sequence[Mapping[str, Any]],
     requested: str | None,
     model_map: ModelMap,
-    declared_only: bool = False,
+    declared_only: Callable[[Mapping[str, Any]], bool] = lambda deployment: False,
 ) -> int | None:
     """The largest window among the group's deployments; None if any one's is unknown."""
-    windows = [input_window(deployment, requested, model_map, declared_only) for deployment in deployments]
+    windows = [input_window(d, requested, model_map, declared_only(d)) for d in deployments]
     if not windows or any(window is None for window in windows):
         return None
     return max(window for window in windows if window is not None)
@@ -189,8 +194,14 @@ async def refusal_for(
         serves_web_search(d, requested, model_map, is_anthropic_api) for d in deployments
     ):
         return Refusal(group, "web_search", web_search_message(group, searches[0]))
-    # A `context-1m` beta widens Anthropic's window beyond what LiteLLM's map says: declared only.
-    window = group_window(deployments, requested, model_map, declared_only=facts.wider_window_beta)
+
+    # Declared windows only for Anthropic's own API (it refuses an overlong prompt itself, in the
+    # same words, and knows its 1M-token betas) and when a `context-1m` beta widens the window
+    # beyond LiteLLM's map: no estimate is spent, or wrongly trusted, there.
+    def declared_only(deployment: Mapping[str, Any]) -> bool:
+        return facts.wider_window_beta or on_anthropic_api(deployment, is_anthropic_api)
+
+    window = group_window(deployments, requested, model_map, declared_only)
     if window is not None and await facts.input_tokens_above(window):
         tokens = facts.estimate or window + 1
         return Refusal(group, "input_tokens", too_long_message(group, tokens, window))

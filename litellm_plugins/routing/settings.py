@@ -16,6 +16,7 @@ Condition keys (:data:`CONDITION_KEYS`): `model` (glob(s) on the requested id), 
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -183,12 +184,15 @@ def routing_problems(section: Any) -> tuple[RoutingSettings, list[str]]:
 
 def target_problems(rules: Sequence[Rule], groups: Collection[str]) -> list[str]:
     """A message for each rule whose target is not a model group."""
-    return [
-        f"{rule.where}.to: {rule.to!r} is not a model group (model_list names: "
-        f"{', '.join(sorted(groups)) or 'none'}); name a group, or remove the rule"
-        for rule in rules
-        if rule.to not in groups
-    ]
+    problems = []
+    for rule in (rule for rule in rules if rule.to not in groups):
+        close = difflib.get_close_matches(rule.to, sorted(groups), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "name a group, or remove the rule"
+        problems.append(
+            f"{rule.where}.to: {rule.to!r} is not a model group (model_list names: "
+            f"{', '.join(sorted(groups)) or 'none'}); {hint}"
+        )
+    return problems
 
 
 def shadowing_rule(rule: Rule, earlier: Sequence[Rule]) -> Rule | None:

@@ -232,6 +232,9 @@ class RequestTransformer(CustomLogger):
         if not isinstance(requested, str):
             return data
         metadata = request_metadata(data)
+        if metadata is not None:  # a client's own metadata cannot pose as the bundle's
+            metadata.pop(ROUTE, None)
+            metadata.pop(INPUT_TOKENS_ESTIMATE, None)
         name = call_type_name(call_type)
         if name in ROUTED_CALL_TYPES:
             facts = self.facts(data, request_headers(data), user_api_key_dict, name in OPENAI_CALL_TYPES)

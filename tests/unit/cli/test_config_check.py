@@ -125,7 +125,8 @@ def test_router_keys_come_from_litellms_router() -> None:
     ("key", "value"),
     [("max_output_tokens", "8k"), ("max_output_tokens", -1), ("max_output_tokens", True),
      ("supports_reasoning", "yes"), ("reasoning_input", "maybe"), ("tool_schema", "strict"),
-     ("tool_schema_drop_keys", "format")],
+     ("tool_schema_drop_keys", "format"), ("supports_vision", "no"), ("supports_web_search", 1),
+     ("max_input_tokens", "128k")],
 )  # fmt: skip
 def test_model_info_values_of_the_wrong_type(key: str, value: Any) -> None:
     config = example()

@@ -103,15 +103,30 @@ def test_an_overlong_prompt_is_refused_in_anthropics_wording() -> None:
 
 
 def test_a_context_1m_beta_trusts_only_a_declared_window() -> None:
-    claude = [deployment("anthropic/*")]
+    # A Claude model on another API (LiteLLM's map: 200k) versus Anthropic's own API.
+    gateway = [deployment("anthropic/*", "https://claude-gateway.example")]
     facts = facts_for("thinking", FakeCounter(250_000), model="claude-haiku-4-5-20251001")
     facts.size_bound = 10**6  # as long as a 250k-token prompt
-    found = asyncio.run(refusal_for("anthropic", claude, facts, model_map, is_anthropic_api))
+    found = asyncio.run(refusal_for("gw", gateway, facts, model_map, is_anthropic_api))
     assert found is not None and "250000 tokens > 200000 maximum" in found.message  # the map's window
     wide = facts_for("thinking", FakeCounter(250_000), model="claude-haiku-4-5-20251001")
     wide._headers["anthropic-beta"] = "claude-code-20250219,context-1m-2025-08-07"
     wide.size_bound = 10**6
-    assert asyncio.run(refusal_for("anthropic", claude, wide, model_map, is_anthropic_api)) is None
+    assert asyncio.run(refusal_for("gw", gateway, wide, model_map, is_anthropic_api)) is None
+
+
+def test_anthropics_own_api_is_checked_against_a_declared_window_only() -> None:
+    counter = FakeCounter(250_000)
+    facts = facts_for("thinking", counter, model="claude-haiku-4-5-20251001")
+    facts.size_bound = 10**6
+    assert (
+        asyncio.run(refusal_for("anthropic", [deployment("anthropic/*")], facts, model_map, is_anthropic_api))
+        is None
+    )
+    assert counter.calls == []  # nothing to compare with: not counted
+    declared = [deployment("anthropic/*", max_input_tokens=100_000)]
+    found = asyncio.run(refusal_for("anthropic", declared, facts, model_map, is_anthropic_api))
+    assert found is not None and "250000 tokens > 100000 maximum" in found.message
 
 
 def test_no_deployments_is_left_to_litellm() -> None:

@@ -95,7 +95,8 @@ def test_startup_refuses_unknown_targets_and_bad_rules_in_one_message() -> None:
         parse_routing_settings(plugin_settings, GROUPS)
     message = str(raised.value)
     assert "unknown condition 'imgs'" in message
-    assert "'glm-fsat' is not a model group" in message and "litellm-plugins check" in message
+    assert "'glm-fsat' is not a model group" in message and "did you mean 'glm-fast'?" in message
+    assert "litellm-plugins check" in message
 
 
 def test_unknown_routing_keys_are_refused() -> None:

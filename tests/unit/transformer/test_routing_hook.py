@@ -94,6 +94,20 @@ def test_a_rule_sets_the_group_and_records_the_route() -> None:
     assert data["litellm_metadata"][REQUESTED_MODEL] == "claude-haiku-4-5-20251001"
 
 
+def test_a_rules_wildcard_group_still_sends_the_requested_id() -> None:
+    hook = transformer([{"name": "web", "when": {"server_tool": "web_search*"}, "to": "anthropic"}])
+    data = pre_call(hook, anthropic_data("web_search"))
+    assert data["model"] == "anthropic"
+    kwargs = {
+        **{k: v for k, v in data.items() if k not in ("model", "proxy_server_request")},
+        "model": "anthropic/*",
+        "custom_llm_provider": "anthropic",
+        "model_info": {"id": "a"},
+    }
+    out = asyncio.run(hook.async_pre_call_deployment_hook(kwargs, CallTypes.anthropic_messages))
+    assert out is not None and out["model"] == "anthropic/claude-opus-5-5"  # the id Claude Code sent
+
+
 def test_without_a_matching_rule_the_aliases_apply() -> None:
     data = pre_call(transformer([{"when": {"client": "ci-*"}, "to": "openai"}]), anthropic_data("haiku"))
     assert data["model"] == "anthropic-fast" and ROUTE not in data["litellm_metadata"]
@@ -150,6 +164,15 @@ def test_a_long_context_rule_routes_the_prompt_the_window_cannot_take() -> None:
     assert data["model"] == "openai"
     assert data["litellm_metadata"][INPUT_TOKENS_ESTIMATE] == 9000
     assert len(counter.calls) == 1  # the rule and the window check share one estimate
+
+
+def test_a_clients_metadata_cannot_pose_as_the_estimate_or_the_route() -> None:
+    counter = FakeCounter(tokens=9000)
+    data = anthropic_data("thinking", model="small")
+    data["litellm_metadata"] = {INPUT_TOKENS_ESTIMATE: 10, ROUTE: {"rule": "forged"}}
+    with pytest.raises(ProxyException, match="prompt is too long: 9000 tokens > 4000 maximum"):
+        pre_call(transformer([], counter), data)
+    assert ROUTE not in data["litellm_metadata"]
 
 
 def test_chat_completions_requests_are_routed_too() -> None:
