@@ -3,8 +3,9 @@ rule's group.
 
 What Claude Code sends (captured from the CLI against the strict fake, no proxy in between):
 
-- the main loop: the session's model (`claude-opus-5-5` by default), `thinking` adaptive, its
-  tools (`Agent`, `Bash`, ...), `anthropic-beta: claude-code-20250219,...`;
+- the main loop: the session's model (by default `claude-opus-5-5` with an API key,
+  `claude-sonnet-5-5` with a Claude login), `thinking` adaptive, its tools (`Agent`, `Bash`,
+  `Read`, ...), `anthropic-beta: claude-code-20250219,...`;
 - a background call: no tools, no thinking (or `{"type": "disabled"}`), `anthropic-beta` without
   `claude-code-20250219`, under the small-fast model: `ANTHROPIC_SMALL_FAST_MODEL` or
   `ANTHROPIC_DEFAULT_HAIKU_MODEL` when set, else `claude-haiku-5-5` with an API key but the MAIN
@@ -112,9 +113,10 @@ def kimi_fake() -> Iterator[FakeAnthropic]:
 
 
 def routing_config(anthropic: FakeAnthropic, glm: FakeAnthropic, kimi: FakeAnthropic) -> dict[str, Any]:
-    def provider(group: str, fake: FakeAnthropic, model: str, key: str) -> dict[str, Any]:
+    def provider(group: str, fake: FakeAnthropic, model: str, key: str, **info: Any) -> dict[str, Any]:
         params = {"model": f"anthropic/{model}", "api_base": fake.url, "api_key": key}
-        return {"model_name": group, "litellm_params": params, "model_info": {"max_output_tokens": 64000}}
+        model_info = {"max_output_tokens": 64000, **info}
+        return {"model_name": group, "litellm_params": params, "model_info": model_info}
 
     model_list = [
         {
@@ -125,7 +127,7 @@ def routing_config(anthropic: FakeAnthropic, glm: FakeAnthropic, kimi: FakeAnthr
         provider("glm-fast", glm, GLM_MODEL, GLM_KEY),
         provider("glm-long", glm, LONG_MODEL, GLM_KEY),
         provider("kimi", kimi, KIMI_MODEL, KIMI_KEY),
-        provider("kimi-vision", kimi, VISION_MODEL, KIMI_KEY),
+        provider("kimi-vision", kimi, VISION_MODEL, KIMI_KEY, supports_vision=True),
     ]
     return plugin_config(
         model_list,
