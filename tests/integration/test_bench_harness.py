@@ -32,3 +32,42 @@ def test_quick_benchmark_round_completes(tmp_path: Path) -> None:
     assert {"stock", "no-plugins", "bundle"} <= set(report["targets"])
     assert {row["pair"] for row in report["ratios"]} >= {"bundle/stock"}
     assert all(cell["errors"] == 0 and cell["requests"] > 0 for cell in report["cells"])
+
+
+def test_routing_cost_benchmark_completes_and_the_rules_really_ran(tmp_path: Path) -> None:
+    summary = tmp_path / "routing.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "bench/routing_cost.py",
+            "--quick",
+            "--duration",
+            "0.5",
+            "--iterations",
+            "2",
+            "--repeats",
+            "1",
+            "--workdir",
+            str(tmp_path / "runs"),
+            "--json",
+            str(summary),
+        ],
+        cwd=REPO_ROOT,
+        env=base_environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(summary.read_text())
+    assert report["ok"] is True and report["errors"] == 0 and not report["failed_targets"]
+    measured = report["in_process"]
+    assert measured["matched_rule"] == "think" and measured["estimate_tokens"] > 10000  # the whole fixture
+    assert measured["hook_with_rules_us"] > 0 and measured["token_estimate_us"] > 0
+    assert measured["hook_with_rules_without_token_rule_us"] > 0
+    assert report["routed_by_rule"] > 0  # the rules proxy chose the group by rule
+    assert {row["pair"] for row in report["ratios"]} == {"rules/no-rules"}
+    assert {cell["target"] for cell in report["cells"]} == {"rules", "no-rules"}
+    assert all(cell["errors"] == 0 and cell["requests"] > 0 for cell in report["cells"])
+    assert "of the proxy's" in result.stdout  # the share of the proxy's own CPU is printed
