@@ -202,39 +202,47 @@ def format_pool_status(report: dict, now: float) -> str:
     return "\n".join(lines)
 
 
-def pool(args: argparse.Namespace) -> int:
-    import json
-    import time
-
+def fetch_report(command: str, args: argparse.Namespace, path: str, params: dict[str, str]) -> dict | None:
+    """GET one of the bundle's operator routes with the master key; None after saying why not."""
     import httpx
 
     load_dotenv(Path(args.env_file), override=False)
     key = os.environ.get("LITELLM_MASTER_KEY")
     if not key:
         print(
-            "litellm-plugins pool: LITELLM_MASTER_KEY is not set (in the environment or .env)",
+            f"litellm-plugins {command}: LITELLM_MASTER_KEY is not set (in the environment or .env)",
             file=sys.stderr,
         )
-        return 2
+        return None
     try:
         response = httpx.get(
-            f"{args.url.rstrip('/')}/litellm_plugins/pool",
+            f"{args.url.rstrip('/')}{path}",
+            params=params,
             headers={"Authorization": f"Bearer {key}"},
             timeout=10,
         )
     except httpx.HTTPError as error:
         print(
-            f"litellm-plugins pool: cannot reach the proxy at {args.url}: {type(error).__name__}",
+            f"litellm-plugins {command}: cannot reach the proxy at {args.url}: {type(error).__name__}",
             file=sys.stderr,
         )
-        return 2
+        return None
     if response.status_code != 200:
         print(
-            f"litellm-plugins pool: the proxy answered {response.status_code}: {response.text[:300]}",
+            f"litellm-plugins {command}: the proxy answered {response.status_code}: {response.text[:300]}",
             file=sys.stderr,
         )
+        return None
+    return response.json()
+
+
+def pool(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    report = fetch_report("pool", args, "/litellm_plugins/pool", {})
+    if report is None:
         return 2
-    report = response.json()
     print(json.dumps(report, indent=2) if args.json else format_pool_status(report, time.time()))
     return 0
 
@@ -243,38 +251,11 @@ def usage(args: argparse.Namespace) -> int:
     """The usage report (`GET /litellm_plugins/usage`) as a table, or its JSON."""
     import json
 
-    import httpx
-
     from litellm_plugins.usage.report import format_usage
 
-    load_dotenv(Path(args.env_file), override=False)
-    key = os.environ.get("LITELLM_MASTER_KEY")
-    if not key:
-        print(
-            "litellm-plugins usage: LITELLM_MASTER_KEY is not set (in the environment or .env)",
-            file=sys.stderr,
-        )
+    report = fetch_report("usage", args, "/litellm_plugins/usage", {"window": args.window})
+    if report is None:
         return 2
-    try:
-        response = httpx.get(
-            f"{args.url.rstrip('/')}/litellm_plugins/usage",
-            params={"window": args.window},
-            headers={"Authorization": f"Bearer {key}"},
-            timeout=10,
-        )
-    except httpx.HTTPError as error:
-        print(
-            f"litellm-plugins usage: cannot reach the proxy at {args.url}: {type(error).__name__}",
-            file=sys.stderr,
-        )
-        return 2
-    if response.status_code != 200:
-        print(
-            f"litellm-plugins usage: the proxy answered {response.status_code}: {response.text[:300]}",
-            file=sys.stderr,
-        )
-        return 2
-    report = response.json()
     print(json.dumps(report, indent=2) if args.json else format_usage(report))
     return 0
 

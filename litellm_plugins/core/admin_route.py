@@ -39,3 +39,16 @@ async def send_json(send: Send, status: int, document: dict[str, Any]) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def admitted(scope: Scope, send: Send, what: str) -> bool:
+    """Whether an operator route may answer: a GET with the master key. Otherwise it answers 401
+    (naming `what` needs the master key) or 405 itself and returns False."""
+    if not has_master_key(scope):
+        message = f"{what} needs the master key (LITELLM_MASTER_KEY)"
+        await send_json(send, 401, {"error": {"message": message, "type": "auth_error"}})
+        return False
+    if scope.get("method") != "GET":
+        await send_json(send, 405, {"error": {"message": "use GET", "type": "invalid_request_error"}})
+        return False
+    return True

@@ -16,27 +16,14 @@ Token values never appear. `litellm-plugins pool` prints it.
 
 from __future__ import annotations
 
-import hmac
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
+from litellm_plugins.core.admin_route import admitted, send_json
 from litellm_plugins.core.asgi import ASGIApp, Receive, Scope, Send, install_layer
-from litellm_plugins.core.proxy import running_master_key
 
 PATH: Final = "/litellm_plugins/pool"
 StatusSource = Callable[[], Awaitable[dict[str, Any]]]
-
-
-def _presented_key(scope: Scope) -> str:
-    for name, value in scope.get("headers") or ():
-        lowered = bytes(name).lower()
-        text = bytes(value).decode("latin-1").strip()
-        if lowered == b"authorization" and text.lower().startswith("bearer "):
-            return text[7:].strip()
-        if lowered in (b"x-litellm-api-key", b"x-api-key"):
-            return text
-    return ""
 
 
 class StatusRouteMiddleware:
@@ -48,31 +35,8 @@ class StatusRouteMiddleware:
         if scope.get("type") != "http" or scope.get("path") != PATH:
             await self.app(scope, receive, send)
             return
-        master = running_master_key() or ""
-        presented = _presented_key(scope)
-        if not master or not presented or not hmac.compare_digest(presented.encode(), master.encode()):
-            await _json(
-                send,
-                401,
-                {
-                    "error": {
-                        "message": "the pool status needs the master key (LITELLM_MASTER_KEY)",
-                        "type": "auth_error",
-                    }
-                },
-            )
-            return
-        if scope.get("method") != "GET":
-            await _json(send, 405, {"error": {"message": "use GET", "type": "invalid_request_error"}})
-            return
-        await _json(send, 200, await self.source())
-
-
-async def _json(send: Send, status: int, document: dict[str, Any]) -> None:
-    body = json.dumps(document).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        if await admitted(scope, send, "the pool status"):
+            await send_json(send, 200, await self.source())
 
 
 def install(app: Any, source: StatusSource) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 from urllib.parse import parse_qs
 
-from litellm_plugins.core.admin_route import has_master_key, send_json
+from litellm_plugins.core.admin_route import admitted, send_json
 from litellm_plugins.core.asgi import ASGIApp, Receive, Scope, Send, install_layer
 from litellm_plugins.usage.windows import WINDOWS
 
@@ -35,12 +35,7 @@ class UsageRouteMiddleware:
         if scope.get("type") != "http" or scope.get("path") != PATH:
             await self.app(scope, receive, send)
             return
-        if not has_master_key(scope):
-            message = "the usage report needs the master key (LITELLM_MASTER_KEY)"
-            await send_json(send, 401, {"error": {"message": message, "type": "auth_error"}})
-            return
-        if scope.get("method") != "GET":
-            await send_json(send, 405, {"error": {"message": "use GET", "type": "invalid_request_error"}})
+        if not await admitted(scope, send, "the usage report"):
             return
         window = requested_window(scope)
         if window is None:
