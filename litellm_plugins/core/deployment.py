@@ -104,18 +104,24 @@ def provider_of(model: str, custom_llm_provider: str | None) -> str:
     return model.split("/", 1)[0] if "/" in model else "openai"
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=512)
+def litellm_model_map(model: str, provider: str | None = None) -> Mapping[str, Any] | None:
+    """LiteLLM's model map entry for `model` (cached: the map does not change while the proxy
+    runs), or None for a model it does not know."""
+    try:
+        import litellm
+
+        return dict(litellm.get_model_info(model=model, custom_llm_provider=provider))
+    except Exception:  # noqa: BLE001 - LiteLLM raises several types for a model it does not know
+        return None
+
+
 def litellm_max_output_tokens(model: str) -> int | None:
     """The output limit LiteLLM's model map knows for `model` (`anthropic/claude-sonnet-4-5`: 64000),
     or None for a model it does not know. Claude Code asks for what its own model accepts (128000
     for some ids), which a fallback to another model answers with a 400."""
-    try:
-        import litellm
-
-        info = litellm.get_model_info(model)
-    except Exception:  # noqa: BLE001 - LiteLLM raises its own errors for unmapped models
-        return None
-    return _positive_int(info.get("max_output_tokens"))
+    info = litellm_model_map(model)
+    return _positive_int(info.get("max_output_tokens")) if info is not None else None
 
 
 def profile_from_kwargs(

@@ -27,7 +27,6 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from functools import lru_cache
 from typing import Any, Final
 
 from litellm_plugins.core.deployment import provider_of
@@ -40,21 +39,6 @@ RULES_SETTING: Final = "litellm_plugins.routing.rules"
 
 # (model without wildcard, provider) -> LiteLLM's model map entry, or None when it does not know it.
 ModelMap = Callable[[str, str | None], Mapping[str, Any] | None]
-
-
-@lru_cache(maxsize=512)
-def _litellm_model_info(model: str, provider: str | None) -> Mapping[str, Any] | None:
-    import litellm
-
-    try:
-        return dict(litellm.get_model_info(model=model, custom_llm_provider=provider))
-    except Exception:  # noqa: BLE001 - LiteLLM raises several types for a model it does not know
-        return None
-
-
-def litellm_model_map(model: str, provider: str | None) -> Mapping[str, Any] | None:
-    """LiteLLM's model map entry for `model` (cached; its map does not change while running)."""
-    return _litellm_model_info(model, provider)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from litellm.integrations.custom_logger import CustomLogger
 
 from litellm_plugins.core.call_types import ANTHROPIC_CALL_TYPES, OPENAI_CALL_TYPES, call_type_name
 from litellm_plugins.core.claude_credential import install_log_filter, mark_explained
-from litellm_plugins.core.deployment import anthropic_api_check, profile_from_kwargs
+from litellm_plugins.core.deployment import anthropic_api_check, litellm_model_map, profile_from_kwargs
 from litellm_plugins.core.metadata_keys import (
     INPUT_TOKENS_ESTIMATE,
     MODEL_GROUP,
@@ -50,7 +50,6 @@ from litellm_plugins.core.settings import NotStartedError, PluginSettings
 from litellm_plugins.routing.capabilities import (
     ModelMap,
     Refusal,
-    litellm_model_map,
     refusal_for,
     window_room,
 )
