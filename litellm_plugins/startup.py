@@ -20,7 +20,8 @@ per proxy process (a marker on LiteLLM's `proxy_server` module). In order:
    a request first: the request guard (which asks the auth decision before it reads a body),
    then the client limits (when `clients` is configured),
    then the pool status route and the usage route, the internals filter, the protocol errors
-   layer (and the garbage-collection freeze), then LiteLLM; the count_tokens route goes in front of
+   layer (and the garbage-collection freeze), the stream layer (the upstream guard's and the
+   thinking stripper's work on streamed replies), then LiteLLM; the count_tokens route goes in front of
    LiteLLM's own routes.
 
 Importing this module (or any other of the package) has no side effects.
@@ -46,6 +47,7 @@ from litellm_plugins.guards.protocol_errors import install as install_protocol_e
 from litellm_plugins.guards.request_guard import install as install_request_guard
 from litellm_plugins.limits.admission import install as install_client_limits
 from litellm_plugins.rotator.status_route import install as install_status_route
+from litellm_plugins.streams.layer import install as install_stream_layer
 from litellm_plugins.transformer.count_tokens import TokenCounter
 from litellm_plugins.transformer.count_tokens import install as install_count_tokens
 from litellm_plugins.usage.route import install as install_usage_route
@@ -95,6 +97,12 @@ def start(
     app = getattr(proxy_server, "app", None)
     if app is not None:
         # Each wraps the stack built so far: the last installed sees a request first.
+        install_stream_layer(  # innermost: the reply's bytes as LiteLLM wrote them
+            app,
+            plan=plugins.thinking_stripper.stream_plan,
+            record=plugins.thinking_stripper.record_response,
+            on_cut=plugins.upstream_guard.stream_cut,
+        )
         install_protocol_errors(app)
         install_internals_filter(app)  # outside protocol errors: sees the final error shapes
         install_status_route(app, token_rotator.status_report)

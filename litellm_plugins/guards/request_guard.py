@@ -57,6 +57,7 @@ import orjson
 from litellm_plugins.core.asgi import ASGIApp, Message, Receive, Scope, Send, install_layer
 from litellm_plugins.core.client_routes import is_client_route, is_open_route
 from litellm_plugins.core.errors import ANTHROPIC_ROUTE, anthropic_error_body, openai_error_body
+from litellm_plugins.core.route import request_route
 from litellm_plugins.guards.refused_fields import refused_field
 from litellm_plugins.guards.request_shape import anthropic_messages_problem, chat_completions_problem
 
@@ -161,7 +162,7 @@ class RequestGuardMiddleware:
             return
         document, problem = parse_body(path, body)
         if problem is None and document is not None:
-            problem = refused_field(document, _route(scope))
+            problem = refused_field(document, request_route(scope))
         if problem is not None or document is None:
             await _refuse(send, 400, problem or NOT_AN_OBJECT, anthropic)
             return
@@ -181,7 +182,7 @@ class RequestGuardMiddleware:
     def _refusal(self, scope: Scope) -> tuple[int, str] | None:
         if self.gate is None:
             return None
-        route = _route(scope)
+        route = request_route(scope)
         if is_open_route(route):
             return None
         if scope.get("method") == "OPTIONS" and is_client_route(route):
@@ -230,15 +231,6 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
-
-
-def _route(scope: Scope) -> str:
-    """LiteLLM's route: the path without the proxy's `root_path` (as `get_request_route`)."""
-    path = str(scope.get("path") or "")
-    root = str(scope.get("root_path") or "").rstrip("/")
-    if root and (path == root or path.startswith(root + "/")):
-        return path[len(root) :] or "/"
-    return path
 
 
 async def _refuse(

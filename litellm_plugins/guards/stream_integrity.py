@@ -31,6 +31,12 @@ def _split_frame(buffer: bytes) -> tuple[bytes, bytes] | None:
 
 def _parse_frame(frame: bytes) -> tuple[str | None, Any, str | None]:
     """(event type, payload, problem) for one complete frame."""
+    # The layout every Anthropic-style upstream and LiteLLM write, `event: X\ndata: {...}\n\n`:
+    # one search and one JSON parse, without splitting lines.
+    if frame.startswith(b"event:") and frame.endswith(b"\n\n") and frame.count(b"\n") == 3:
+        data = frame.find(b"\ndata:")
+        if data > 0 and b"\r" not in frame:
+            return _payload(frame[data + 6 : -2])
     data_lines = []
     for line in frame.splitlines():
         if line.startswith(b"data:"):
@@ -39,8 +45,12 @@ def _parse_frame(frame: bytes) -> tuple[str | None, Any, str | None]:
             return None, None, "the upstream sent something that is not a server-sent event"
     if not data_lines:
         return None, None, None  # a comment or keep-alive
+    return _payload(b"\n".join(data_lines))
+
+
+def _payload(data: bytes) -> tuple[str | None, Any, str | None]:
     try:
-        payload = _loads(b"\n".join(data_lines))
+        payload = _loads(data)
     except ValueError:
         return None, None, "the upstream sent an event that is not valid JSON"
     kind = payload.get("type") if isinstance(payload, dict) else None
@@ -64,38 +74,51 @@ class AnthropicStreamMonitor:
             return b""
         buffer = self._pending + chunk
         out: list[bytes] = []
-        while True:
+        while not self.ended:
             split = _split_frame(buffer)
             if split is None:
                 break
             frame, buffer = split
-            kind, payload, problem = _parse_frame(frame)
-            if problem is not None:
-                return self._cut(out, f"Upstream stream broken: {problem}.")
-            if kind == "content_block_delta":
-                self._content += 1
-            elif kind == "message_delta":
-                usage = payload.get("usage") if isinstance(payload, dict) else None
-                tokens = usage.get("output_tokens") if isinstance(usage, dict) else None
-                self._output_tokens = tokens if isinstance(tokens, int) else self._output_tokens
-                self._held += frame
-                continue
-            if kind == "message_stop" and self._content == 0 and not self._output_tokens:
-                # A model always produces something: an empty "complete" answer is what a
-                # translated stream looks like when the upstream sent no usable events.
-                return self._cut(out, "Upstream stream broken: it ended without any content.")
-            if self._held:
-                out.append(self._held)
-                self._held = b""
-            out.append(frame)
-            if kind in ("message_stop", "error"):
-                self.ended = True
-                self._pending = b""
-                return b"".join(out)
+            out.extend(self.on_frame(frame))
+        if self.ended:
+            self._pending = b""
+            return b"".join(out)
         if len(buffer) > MAX_PENDING:
             return self._cut(out, "Upstream stream broken: an event larger than the limit.")
         self._pending = buffer
         return b"".join(out)
+
+    def on_frame(self, frame: bytes) -> list[bytes]:
+        """The frames to send now for one complete frame (the frame itself, held frames before
+        it, nothing while a `message_delta` is held, or an error frame that ends the stream)."""
+        if self.ended:
+            return []
+        kind, payload, problem = _parse_frame(frame)
+        if problem is not None:
+            return [self._end_with(f"Upstream stream broken: {problem}.")]
+        if kind == "content_block_delta":
+            self._content += 1
+        elif kind == "message_delta":
+            usage = payload.get("usage")
+            tokens = usage.get("output_tokens") if isinstance(usage, dict) else None
+            self._output_tokens = tokens if isinstance(tokens, int) else self._output_tokens
+            self._held += frame
+            return []
+        elif kind == "message_stop" and self._content == 0 and not self._output_tokens:
+            # A model always produces something: an empty "complete" answer is what a
+            # translated stream looks like when the upstream sent no usable events.
+            return [self._end_with("Upstream stream broken: it ended without any content.")]
+        if kind in ("message_stop", "error"):
+            self.ended = True
+        if self._held:
+            held, self._held = self._held, b""
+            return [held, frame]
+        return [frame]
+
+    def _end_with(self, message: str) -> bytes:
+        self.ended = True
+        self._held = b""
+        return error_frame(message)
 
     def _cut(self, out: list[bytes], message: str) -> bytes:
         self.ended = True

@@ -17,12 +17,14 @@ Hooks:
   retry them as the transient failures they are.
   A 401/403 about a credential (LiteLLM's "Missing Anthropic API Key", a refused login or key)
   gets the fix for this bundle and `x-should-retry: false` (:mod:`litellm_plugins.claude_credential`).
-- `async_post_call_streaming_iterator_hook`: a `/v1/messages` stream is checked frame by frame
-  (:mod:`litellm_plugins.guards.stream_integrity`); a cut or corrupt upstream stream ends with an
-  `event: error` frame. A `/v1/chat/completions` stream whose upstream ended without a
-  `finish_reason` (LiteLLM would add `"stop"` and `[DONE]`) ends with an OpenAI error chunk
-  `data: {"error": {...}}` and no `[DONE]`. List this callback before `thinking_stripper`: it
-  reads the finish state from LiteLLM's own stream, which a hook before it would hide.
+- streams: a `/v1/messages` stream is checked frame by frame in the stream layer
+  (:mod:`litellm_plugins.streams.layer`, :mod:`litellm_plugins.guards.stream_integrity`); a cut
+  or corrupt upstream stream ends with an `event: error` frame. A `/v1/chat/completions` stream
+  whose upstream ended without a `finish_reason` (LiteLLM would add `"stop"` and `[DONE]`) ends
+  with an OpenAI error chunk `data: {"error": {...}}` and no `[DONE]`: only LiteLLM's own stream
+  object knows the difference, so `async_post_call_streaming_iterator_hook` stays for chat
+  completions. For every other route it hands LiteLLM's stream back as it is (a plain function,
+  not a generator: no layer of ours per chunk). List this callback before `thinking_stripper`.
 
 Reads `litellm_plugins.anthropic_api_bases` and `third_party_anthropic_betas`. A stalled
 upstream is ended by LiteLLM's `request_timeout` (set it in `litellm_settings`). Wire it with:
@@ -52,7 +54,6 @@ from litellm_plugins.core.settings import NotStartedError, PluginSettings, Setti
 from litellm_plugins.guards.anthropic_headers import extra_betas_setting, filter_anthropic_headers
 from litellm_plugins.guards.client_errors import is_client_error
 from litellm_plugins.guards.client_overrides import OperatorLimits, limit_client_overrides, operator_limits
-from litellm_plugins.guards.stream_integrity import AnthropicStreamMonitor
 from litellm_plugins.guards.upstream_errors import client_status_for
 
 logger = logging.getLogger(__name__)
@@ -69,24 +70,6 @@ LOG_NO_FALLBACK: Final = "upstream guard: %s %s is the client's own mistake; not
 CUT_CHAT_STREAM: Final = "Upstream stream ended before a finish_reason: the answer is incomplete."
 _MISSING: Final = object()
 MAX_STREAM_LAYERS: Final = 4
-
-
-class UpstreamStreamBroken(Exception):
-    """Raised into LiteLLM's chat stream so that it ends with an error chunk instead of [DONE]."""
-
-    type = "api_error"
-    status_code = 502
-    param = None
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def is_anthropic_messages(request_data: Any) -> bool:
-    request = request_data.get("proxy_server_request") if isinstance(request_data, dict) else None
-    url = request.get("url") if isinstance(request, dict) else None
-    return isinstance(url, str) and "/v1/messages" in url and "count_tokens" not in url
 
 
 def explain_credential_error(request_data: Any, exception: Exception, status: int | None) -> None:
@@ -157,11 +140,42 @@ def upstream_finished(stream: Any) -> bool | None:
     return None
 
 
+def is_anthropic_messages(request_data: Any) -> bool:
+    request = request_data.get("proxy_server_request") if isinstance(request_data, dict) else None
+    url = request.get("url") if isinstance(request, dict) else None
+    return isinstance(url, str) and "/v1/messages" in url and "count_tokens" not in url
+
+
+async def _watch_chat_finish(response: Any, request_data: Mapping[str, Any]) -> AsyncIterator[Any]:
+    """A chat stream whose finish chunk is LiteLLM's `"stop"` for an upstream that sent none ends
+    with an error chunk instead (LiteLLM turns the exception into one, without `[DONE]`)."""
+    watch = True
+    async for item in response:
+        if watch and _has_finish(item):
+            watch = False
+            if upstream_finished(response) is False:
+                logger.warning(LOG_CUT, request_data.get("model"))
+                raise UpstreamStreamBroken(CUT_CHAT_STREAM)
+        yield item
+
+
 def _has_finish(chunk: Any) -> bool:
     for choice in getattr(chunk, "choices", None) or ():
         if getattr(choice, "finish_reason", None):
             return True
     return False
+
+
+class UpstreamStreamBroken(Exception):
+    """Raised into LiteLLM's chat stream so that it ends with an error chunk instead of [DONE]."""
+
+    type = "api_error"
+    status_code = 502
+    param = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class UpstreamGuard(CustomLogger):
@@ -263,31 +277,16 @@ class UpstreamGuard(CustomLogger):
         logger.info(LOG_REMAPPED, type(original_exception).__name__, mapped)
         return
 
-    async def async_post_call_streaming_iterator_hook(
+    def async_post_call_streaming_iterator_hook(
         self, user_api_key_dict: Any, response: Any, request_data: dict, **kwargs: Any
-    ) -> AsyncIterator[Any]:
-        # /v1/messages streams are Anthropic SSE bytes; watch them even if nothing arrives.
-        monitor = AnthropicStreamMonitor() if is_anthropic_messages(request_data) else None
-        # Chat chunks: a finish chunk the upstream did not send is LiteLLM's "stop" for a stream
-        # that was cut: end with an error chunk instead. Unknown (another LiteLLM layout): pass.
-        watch_finish = monitor is None
-        async for item in response:
-            if monitor is not None and isinstance(item, (bytes, bytearray)):
-                # After the end (or a broken frame) the rest is drained unsent, so LiteLLM still
-                # sees its stream finish (usage, cost, success logging).
-                out = monitor.feed(bytes(item))
-                if out:
-                    yield out
-                continue
-            monitor = None  # not a byte stream: nothing to check here
-            if watch_finish and _has_finish(item):
-                watch_finish = False
-                if upstream_finished(response) is False:
-                    logger.warning(LOG_CUT, request_data.get("model"))
-                    raise UpstreamStreamBroken(CUT_CHAT_STREAM)
-            yield item
-        if monitor is not None:
-            tail = monitor.finish()
-            if tail:
-                logger.warning(LOG_CUT, request_data.get("model"))
-                yield tail
+    ) -> Any:
+        """Chat completions only: the stream itself for every other route (no layer of ours per chunk;
+        `/v1/messages` streams are the stream layer's)."""
+        if is_anthropic_messages(request_data):
+            return response
+        return _watch_chat_finish(response, request_data)
+
+    @staticmethod
+    def stream_cut(route: str) -> None:
+        """The stream layer ended an Anthropic stream the upstream cut (or corrupted)."""
+        logger.warning(LOG_CUT, route)

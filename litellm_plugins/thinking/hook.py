@@ -6,11 +6,13 @@ Hooks:
   Anthropic signed and turns thinking off when a tool loop's final turn lost its thinking; other
   targets get reasoning only when `model_info.reasoning_input: keep`), logs how many blocks were
   dropped and why, and remembers which group and deployment served the request.
-- `async_post_call_success_hook` (non-streaming) and `async_post_call_streaming_iterator_hook`
-  (streaming): for groups in `strip_response_groups`, remove thinking blocks (`/v1/messages`) or
-  `reasoning_content` / reasoning blocks (`/v1/chat/completions`); for deployments that are not
-  Anthropic's API, mark signed thinking blocks as foreign so they never go back to Anthropic.
-  Anthropic SSE is rewritten frame by frame (:mod:`litellm_plugins.thinking.stream`).
+- `async_post_call_success_hook` (non-streaming), and the stream layer for streams
+  (:mod:`litellm_plugins.streams.layer`, given :meth:`ThinkingStripper.stream_plan`): for groups
+  in `strip_response_groups`, remove thinking blocks (`/v1/messages`) or `reasoning_content` /
+  reasoning blocks (`/v1/chat/completions`); for deployments that are not Anthropic's API, mark
+  signed thinking blocks as foreign so they never go back to Anthropic. Anthropic SSE is
+  rewritten frame by frame (:mod:`litellm_plugins.thinking.stream`); the deployment hook leaves
+  the serving attempt's state in the request's stream context for the layer.
 
 What happened is recorded in the request's logging metadata (`litellm_plugins_thinking`).
 Settings: :mod:`litellm_plugins.thinking.settings`. Wire it with:
@@ -25,7 +27,7 @@ Settings: :mod:`litellm_plugins.thinking.settings`. Wire it with:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from litellm.integrations.custom_logger import CustomLogger
@@ -36,8 +38,8 @@ from litellm_plugins.core.metadata_keys import MODEL_GROUP, THINKING_STATE
 from litellm_plugins.core.reasoning import drop_reasoning_from_openai_messages
 from litellm_plugins.core.request_metadata import request_metadata
 from litellm_plugins.core.settings import NotStartedError, PluginSettings
+from litellm_plugins.streams import context as stream_context
 from litellm_plugins.thinking.response import (
-    is_empty_chunk,
     mark_anthropic_message,
     mark_openai_response,
     strip_anthropic_message,
@@ -52,7 +54,6 @@ from litellm_plugins.thinking.rules import (
     openai_unwrap_foreign,
 )
 from litellm_plugins.thinking.settings import ThinkingSettings, parse_thinking_settings
-from litellm_plugins.thinking.stream import AnthropicStreamRewriter
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +127,9 @@ class ThinkingStripper(CustomLogger):
         profile = profile_from_kwargs(kwargs)
         anthropic_api = profile.speaks_anthropic and self.is_anthropic_api(profile.api_base)
         state = self._remember_serving(kwargs, profile, anthropic_api)
+        context = stream_context.current()
+        if context is not None and state is not None:
+            context.thinking = state  # the stream layer's plan for this attempt's reply
         out, report = rules_for_attempt(name, kwargs, profile, anthropic_api)
         if not report.changed:
             return None
@@ -147,15 +151,20 @@ class ThinkingStripper(CustomLogger):
         return state
 
     # -- responses -----------------------------------------------------------------------------
-    def _response_plan(self, request_data: Mapping[str, Any]) -> tuple[bool, bool, dict[str, Any]] | None:
-        """(strip, mark, state) for the deployment that served this request, or None to pass."""
-        metadata = request_metadata(request_data)
-        state = metadata.get(METADATA_KEY) if metadata is not None else None
+    def stream_plan(self, state: Any) -> tuple[bool, bool] | None:
+        """(strip, mark) for the deployment that served a request (its state), or None to pass."""
         if not isinstance(state, dict) or "anthropic_api" not in state:
             return None
         strip = self.settings.strips(state.get("group"))
         mark = self.settings.mark_foreign_signatures and not state["anthropic_api"]
-        return (strip, mark, state) if strip or mark else None
+        return (strip, mark) if strip or mark else None
+
+    def _response_plan(self, request_data: Mapping[str, Any]) -> tuple[bool, bool, dict[str, Any]] | None:
+        """(strip, mark, state) for the deployment that served this request, or None to pass."""
+        metadata = request_metadata(request_data)
+        state = metadata.get(METADATA_KEY) if metadata is not None else None
+        plan = self.stream_plan(state)
+        return None if plan is None else (*plan, state)
 
     async def async_post_call_success_hook(
         self, data: dict, user_api_key_dict: Any, response: Any, **kwargs: Any
@@ -172,57 +181,12 @@ class ThinkingStripper(CustomLogger):
             return None
         if not count:
             return None
-        self._record_response(
+        self.record_response(
             state, f"{count} thinking block(s) removed" if strip else f"{count} foreign signature(s) marked"
         )
         return new
 
-    async def async_post_call_streaming_iterator_hook(
-        self, user_api_key_dict: Any, response: Any, request_data: dict, **kwargs: Any
-    ) -> AsyncGenerator[Any, None]:
-        plan = self._response_plan(request_data)
-        if plan is None:
-            async for chunk in response:
-                yield chunk
-            return
-        strip, mark, state = plan
-        rewriter = AnthropicStreamRewriter(strip_thinking=strip, mark_signatures=mark)
-        as_text = False
-        chunks_changed = 0
-        try:
-            async for chunk in response:
-                if isinstance(chunk, (bytes, str)):
-                    as_text = isinstance(chunk, str)
-                    out = rewriter.feed(chunk.encode() if as_text else chunk)
-                    if out:
-                        yield out.decode() if as_text else out
-                    continue
-                if strip:
-                    chunk, removed = strip_openai_response(chunk, "delta")
-                    chunks_changed += bool(removed)
-                    if removed and is_empty_chunk(chunk):
-                        continue
-                else:
-                    chunk, marked = mark_openai_response(chunk, "delta")
-                    chunks_changed += bool(marked)
-                yield chunk
-            tail = rewriter.finish()
-            if tail:
-                yield tail.decode() if as_text else tail
-        finally:
-            parts = []
-            if rewriter.blocks_dropped:
-                parts.append(f"{rewriter.blocks_dropped} thinking block(s) removed from the stream")
-            if rewriter.signatures_marked:
-                parts.append(f"{rewriter.signatures_marked} foreign signature(s) marked")
-            if chunks_changed:
-                parts.append(
-                    f"reasoning {'removed from' if strip else 'marked in'} {chunks_changed} chunk(s)"
-                )
-            if parts:
-                self._record_response(state, "; ".join(parts))
-
     @staticmethod
-    def _record_response(state: dict[str, Any], what: str) -> None:
+    def record_response(state: dict[str, Any], what: str) -> None:
         state["response"] = what
         logger.info(LOG_RESPONSE, state.get("deployment"), state.get("group"), what)

@@ -111,6 +111,19 @@ class AnthropicStreamRewriter:
         return rest if replacement is None else replacement
 
     # -- one frame -------------------------------------------------------------------------------
+    def rewrite_frame(self, frame: bytes) -> bytes:
+        """One complete frame (ending with its blank line), rewritten; b"" when it is dropped.
+
+        For a caller that already cut the stream into frames (the stream layer), so the bytes are
+        searched for frame ends once."""
+        if frame.endswith(b"\n\n") and b"\r" not in frame:
+            terminator = b"\n\n"
+        else:
+            found = find_frame_end(frame)
+            terminator = found[1] if found is not None and found[0] == len(frame) else b""
+        replacement = self._frame(frame, 0, len(frame), terminator)
+        return frame if replacement is None else replacement
+
     def _frame(self, buffer: bytes | bytearray, start: int, end: int, terminator: bytes) -> bytes | None:
         """The frame at buffer[start:end] rewritten, b"" to drop it, or None to keep it as it is."""
         event = None

@@ -10,7 +10,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import asyncio
 import copy
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -28,6 +28,8 @@ import litellm_plugins.hooks
 from litellm_plugins import instances
 from litellm_plugins.core.deployment import anthropic_api_check
 from litellm_plugins.core.settings import SettingsError, parse_settings
+from litellm_plugins.streams import context as stream_context
+from litellm_plugins.streams.layer import StreamLayer
 from litellm_plugins.thinking.hook import LOG_REQUEST, LOG_RESPONSE, METADATA_KEY, ThinkingStripper
 from litellm_plugins.thinking.rules import FOREIGN_PREFIX, TARGET_REJECTS, UNSIGNED
 from litellm_plugins.thinking.settings import (
@@ -90,12 +92,10 @@ def run(coroutine: Any) -> Any:
 
 def test_hooks_are_defined_on_the_class_itself() -> None:
     # LiteLLM runs a hook only when the registered class overrides it.
-    for name in (
-        "async_pre_call_deployment_hook",
-        "async_post_call_success_hook",
-        "async_post_call_streaming_iterator_hook",
-    ):
+    for name in ("async_pre_call_deployment_hook", "async_post_call_success_hook"):
         assert name in ThinkingStripper.__dict__
+    # Streams are the stream layer's: an iterator hook would put LiteLLM on its slow stream path.
+    assert "async_post_call_streaming_iterator_hook" not in ThinkingStripper.__dict__
 
 
 def test_the_config_name_points_at_the_one_instance() -> None:
@@ -256,13 +256,30 @@ def test_non_streaming_chat_completion_loses_its_reasoning() -> None:
     assert response.choices[0].message.reasoning_content == "thoughts"
 
 
-async def _collect(stream: AsyncIterator[Any]) -> list[Any]:
-    return [item async for item in stream]
+def through_layer(state: dict[str, Any], body: list[bytes], route: str = "/v1/messages") -> bytes:
+    """What the stream layer, given this stripper's plan, sends for a reply LiteLLM streams."""
+    recorded: list[str] = []
 
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        context = stream_context.current()
+        assert context is not None
+        context.thinking = state  # what the stripper's deployment hook leaves
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream")]})  # fmt: skip
+        for piece in body:
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-async def _chunks(items: list[Any]) -> AsyncIterator[Any]:
-    for item in items:
-        yield item
+    sent: list[bytes] = []
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.body":
+            sent.append(message["body"])
+
+    layer = StreamLayer(app, stripper().stream_plan, lambda _state, what: recorded.append(what), str)
+    run(layer({"type": "http", "method": "POST", "path": route}, None, send))
+    state["recorded"] = recorded
+    return b"".join(sent)
 
 
 def sse_with_thinking() -> bytes:
@@ -283,51 +300,31 @@ def sse_with_thinking() -> bytes:
     return b"".join(sse_event(frame["type"], frame) for frame in frames)
 
 
-@pytest.mark.parametrize("as_text", [False, True])
-def test_streaming_anthropic_sse_is_stripped_across_chunk_boundaries(as_text: bool) -> None:
+def state_of(group: str, anthropic_api: bool) -> dict[str, Any]:
+    return request_data(group, anthropic_api)["litellm_metadata"][METADATA_KEY]
+
+
+def test_streaming_anthropic_sse_is_stripped_across_chunk_boundaries() -> None:
     raw = sse_with_thinking()
     pieces = [raw[i : i + 13] for i in range(0, len(raw), 13)]
-    chunks: list[Any] = [piece.decode() for piece in pieces] if as_text else pieces
-    hook = stripper().async_post_call_streaming_iterator_hook(
-        None, _chunks(chunks), request_data("openrouter", False)
-    )
-    out = run(_collect(hook))
-    assert all(isinstance(item, str if as_text else bytes) for item in out)
-    joined = "".join(out).encode() if as_text else b"".join(out)
+    state = state_of("openrouter", False)
+    joined = through_layer(state, pieces)
     assert b"thinking" not in joined and b'"index": 0, "delta": {"type": "text_delta"' in joined
-    assert (
-        run(
-            _collect(
-                stripper().async_post_call_streaming_iterator_hook(
-                    None, _chunks([]), request_data("openrouter", False)
-                )
-            )
-        )
-        == []
-    )
+    assert joined.endswith(b'event: message_stop\ndata: {"type": "message_stop"}\n\n')
+    assert state["recorded"] == ["1 thinking block(s) removed from the stream"]
 
 
 def test_streaming_from_a_foreign_deployment_is_marked_and_anthropic_passes_untouched() -> None:
     raw = sse_with_thinking()
-    marked = b"".join(
-        run(
-            _collect(
-                stripper().async_post_call_streaming_iterator_hook(
-                    None, _chunks([raw]), request_data("glm", False)
-                )
-            )
-        )
-    )
+    marked = through_layer(state_of("glm", False), [raw])
     assert FOREIGN_PREFIX.encode() + b"sig" in marked
-    chunks = [raw[:50], raw[50:]]
-    untouched = run(
-        _collect(
-            stripper().async_post_call_streaming_iterator_hook(
-                None, _chunks(chunks), request_data("sonnet", True)
-            )
-        )
-    )
-    assert untouched == chunks
+    untouched = through_layer(state_of("sonnet", True), [raw[:50], raw[50:]])
+    assert untouched == raw
+    assert stripper().stream_plan(state_of("sonnet", True)) is None
+
+
+def chat_frame(chunk: ModelResponseStream) -> bytes:
+    return b"data: " + chunk.model_dump_json(exclude_none=True).encode() + b"\n\n"
 
 
 def test_streaming_chat_chunks_lose_reasoning_and_reasoning_only_chunks_go() -> None:
@@ -339,13 +336,12 @@ def test_streaming_chat_chunks_lose_reasoning_and_reasoning_only_chunks_go() -> 
         ),
         ModelResponseStream(choices=[StreamingChoices(delta=Delta(), finish_reason="stop")]),
     ]
-    hook = stripper().async_post_call_streaming_iterator_hook(
-        None, _chunks(chunks), request_data("openrouter", False, "metadata")
-    )
-    out = run(_collect(hook))
-    assert len(out) == 3
-    dumped = "".join(chunk.model_dump_json(exclude_none=True) for chunk in out)
-    assert "reasoning" not in dumped and '"answer"' in dumped and '"stop"' in dumped
+    state = state_of("openrouter", False)
+    out = through_layer(state, [*map(chat_frame, chunks), b"data: [DONE]\n\n"], "/v1/chat/completions")
+    frames = [frame for frame in out.split(b"\n\n") if frame]
+    assert len(frames) == 4 and frames[-1] == b"data: [DONE]"
+    assert b"reasoning" not in out and b'"answer"' in out and b'"stop"' in out
+    assert state["recorded"] == ["reasoning removed from 2 chunk(s)"]
 
 
 # -- settings ------------------------------------------------------------------------------------
