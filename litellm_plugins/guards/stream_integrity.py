@@ -19,6 +19,8 @@ from litellm_plugins.core.errors import anthropic_error_event as error_frame
 from litellm_plugins.core.sse import find_frame_end
 
 MAX_PENDING: Final = 4 * 1024 * 1024  # one frame larger than this is not a frame
+DELTA_EVENT: Final = b"event: content_block_delta\n"
+DELTA_DATA: Final = (b'{"type":"content_block_delta"', b'{"type": "content_block_delta"')
 
 
 def _split_frame(buffer: bytes) -> tuple[bytes, bytes] | None:
@@ -36,6 +38,12 @@ def _parse_frame(frame: bytes) -> tuple[str | None, Any, str | None]:
     if frame.startswith(b"event:") and frame.endswith(b"\n\n") and frame.count(b"\n") == 3:
         data = frame.find(b"\ndata:")
         if data > 0 and b"\r" not in frame:
+            if frame.startswith(DELTA_EVENT) and data == len(DELTA_EVENT) - 1:
+                # Most of a stream: a content delta, whose data is an object LiteLLM or the
+                # upstream wrote whole. Only its shape is checked (a cut shows at the end).
+                body = frame[data + 6 : -2].strip()
+                if body.startswith(DELTA_DATA) and body.endswith(b"}"):
+                    return "content_block_delta", None, None
             return _payload(frame[data + 6 : -2])
     data_lines = []
     for line in frame.splitlines():
@@ -114,6 +122,14 @@ class AnthropicStreamMonitor:
             held, self._held = self._held, b""
             return [held, frame]
         return [frame]
+
+    def counts_delta(self) -> bool:
+        """A whole, well-formed `content_block_delta` frame arrived (the caller checked its shape):
+        count it as :meth:`on_frame` would; False when the monitor must see the frame itself."""
+        if self._held or self.ended:
+            return False
+        self._content += 1
+        return True
 
     def _end_with(self, message: str) -> bytes:
         self.ended = True

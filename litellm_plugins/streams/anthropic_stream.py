@@ -15,10 +15,12 @@ from typing import Final
 
 from litellm_plugins.core.errors import anthropic_error_event
 from litellm_plugins.core.sse import find_frame_end
-from litellm_plugins.guards.stream_integrity import MAX_PENDING, AnthropicStreamMonitor
+from litellm_plugins.guards.stream_integrity import DELTA_EVENT, MAX_PENDING, AnthropicStreamMonitor
 from litellm_plugins.thinking.stream import AnthropicStreamRewriter
 
 TOO_LARGE: Final = "Upstream stream broken: an event larger than the limit."
+# A content delta as Anthropic's API and LiteLLM write it (JSON without spaces after separators).
+DELTA_HEAD: Final = b'event: content_block_delta\ndata: {"type":"content_block_delta",'
 
 
 class AnthropicStream:
@@ -36,6 +38,19 @@ class AnthropicStream:
     def feed(self, chunk: bytes) -> bytes:
         if self.monitor.ended:
             return b""
+        if (
+            chunk.startswith(DELTA_HEAD)
+            and chunk.endswith(b"}\n\n")
+            and not self._pending
+            and chunk.count(b"\n") == 3
+            and b"\r" not in chunk
+            and self.monitor.counts_delta()
+        ):
+            # Most of a stream: one whole content delta per chunk, as LiteLLM hands it over.
+            rewriter = self.rewriter
+            if rewriter is None or rewriter.passes_delta(chunk):
+                return chunk
+            return rewriter.rewrite_frame(chunk)
         if (
             not self._pending
             and chunk.endswith(b"\n\n")
@@ -62,11 +77,24 @@ class AnthropicStream:
 
     def _frame(self, frame: bytes) -> bytes:
         sent = self.monitor.on_frame(frame)
-        if self.rewriter is None:
+        rewriter = self.rewriter
+        if rewriter is None:
             return sent[0] if len(sent) == 1 else b"".join(sent)
-        if len(sent) == 1:
-            return self.rewriter.rewrite_frame(sent[0])
-        return b"".join(self.rewriter.rewrite_frame(item) for item in sent)
+        return (
+            b"".join(self._rewritten(rewriter, item) for item in sent)
+            if len(sent) != 1
+            else (self._rewritten(rewriter, sent[0]))
+        )
+
+    @staticmethod
+    def _rewritten(rewriter: AnthropicStreamRewriter, frame: bytes) -> bytes:
+        if (
+            not rewriter.strip_thinking
+            and frame.startswith(DELTA_EVENT)
+            and b'"signature_delta"' not in frame
+        ):
+            return frame  # marking only: a delta without a signature (no index changes either)
+        return rewriter.rewrite_frame(frame)
 
     def _too_large(self) -> bytes:
         self.monitor.ended = True

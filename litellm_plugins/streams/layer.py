@@ -108,7 +108,10 @@ class StreamLayer:
                 return
             body = message.get("body") or b""
             more = bool(message.get("more_body", False))
-            out = stream.feed(bytes(body)) if body else b""
+            out = stream.feed(body if isinstance(body, bytes) else bytes(body)) if body else b""
+            if more and out is body:
+                await send(message)  # the common case: one frame, unchanged
+                return
             if not more:
                 out += self._ended(stream, context, strip, route)
             if out or not more:

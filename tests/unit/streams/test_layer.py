@@ -126,3 +126,28 @@ def test_a_chat_stream_with_a_plan_loses_reasoning() -> None:
     sent, _ = serve("/v1/chat/completions", b"text/event-stream", chunks, plan=(True, False))
     body = b"".join(m.get("body", b"") for m in sent)
     assert b"reasoning" not in body and b'"content":"hi"' in body and body.endswith(b"data: [DONE]\n\n")
+
+
+def test_marking_keeps_every_index_and_marks_the_signature() -> None:
+    frames = [
+        event({"type": "message_start", "message": {"id": "m", "content": []}}),
+        event({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        event({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "a"}}),
+        event({"type": "content_block_stop", "index": 0}),
+        event(
+            {"type": "content_block_start", "index": 1, "content_block": {"type": "thinking", "thinking": ""}}
+        ),
+        event(
+            {
+                "type": "content_block_delta",
+                "index": 1,
+                "delta": {"type": "signature_delta", "signature": "s"},
+            }
+        ),
+        event({"type": "content_block_stop", "index": 1}),
+        *THINKING_THEN_TEXT[-2:],
+    ]
+    rewriter = AnthropicStreamRewriter(strip_thinking=False, mark_signatures=True)
+    out = run_stream(AnthropicStream(rewriter), frames)
+    assert rewriter.signatures_marked == 1 and b'"signature":"s"' not in out.replace(b" ", b"")
+    assert out.count(b'"index": 1') + out.count(b'"index":1') == 3  # start, delta, stop keep index 1
