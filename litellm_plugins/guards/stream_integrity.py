@@ -123,13 +123,15 @@ class AnthropicStreamMonitor:
             return [held, frame]
         return [frame]
 
-    def counts_delta(self) -> bool:
-        """A whole, well-formed `content_block_delta` frame arrived (the caller checked its shape):
-        count it as :meth:`on_frame` would; False when the monitor must see the frame itself."""
-        if self._held or self.ended:
-            return False
-        self._content += 1
-        return True
+    @property
+    def holding(self) -> bool:
+        """A `message_delta` is held: the next frame must go through :meth:`on_frame`."""
+        return bool(self._held)
+
+    def count_deltas(self, count: int) -> None:
+        """`count` whole content deltas went past, checked by the caller for their shape only (a
+        stream layer that cuts frames itself): counted as :meth:`on_frame` would count them."""
+        self._content += count
 
     def _end_with(self, message: str) -> bytes:
         self.ended = True

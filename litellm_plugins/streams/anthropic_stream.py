@@ -21,6 +21,7 @@ from litellm_plugins.thinking.stream import AnthropicStreamRewriter
 TOO_LARGE: Final = "Upstream stream broken: an event larger than the limit."
 # A content delta as Anthropic's API and LiteLLM write it (JSON without spaces after separators).
 DELTA_HEAD: Final = b'event: content_block_delta\ndata: {"type":"content_block_delta",'
+SIGNATURE_DELTA: Final = b'"signature_delta"'
 
 
 class AnthropicStream:
@@ -36,7 +37,12 @@ class AnthropicStream:
         return self.monitor.ended
 
     def feed(self, chunk: bytes) -> bytes:
-        if self.monitor.ended:
+        """Every frame `chunk` completed, checked and rewritten; the rest waits for the next chunk.
+
+        A run of frames nothing changes is passed on as one slice (the chunk itself when all of
+        it is complete and unchanged), so a reply costs a search per frame, not a copy."""
+        monitor = self.monitor
+        if monitor.ended:
             return b""
         if (
             chunk.startswith(DELTA_HEAD)
@@ -44,38 +50,79 @@ class AnthropicStream:
             and not self._pending
             and chunk.count(b"\n") == 3
             and b"\r" not in chunk
-            and self.monitor.counts_delta()
         ):
-            # Most of a stream: one whole content delta per chunk, as LiteLLM hands it over.
-            rewriter = self.rewriter
-            if rewriter is None or rewriter.passes_delta(chunk):
+            # One whole content delta per chunk (how LiteLLM hands over a translated stream).
+            fast = self._delta_mode()
+            if fast or (fast is None and SIGNATURE_DELTA not in chunk):
+                monitor.count_deltas(1)
                 return chunk
-            return rewriter.rewrite_frame(chunk)
-        if (
-            not self._pending
-            and chunk.endswith(b"\n\n")
-            and chunk.find(b"\n\n") == len(chunk) - 2
-            and b"\r" not in chunk
-        ):
-            return self._frame(chunk)
-        buffer = self._pending + chunk
-        out: list[bytes] = []
-        start = 0
+        buffer = self._pending + chunk if self._pending else chunk
         plain = b"\r" not in buffer
-        while not self.monitor.ended:
-            found = find_frame_end(buffer, start, plain)
-            if found is None:
-                break
-            out.append(self._frame(buffer[start : found[0]]))
-            start = found[0]
-        rest = b"" if self.monitor.ended else buffer[start:]
-        if len(rest) > MAX_PENDING:
-            out.append(self._too_large())
+        rewriter = self.rewriter
+        out: list[bytes] = []
+        start = kept_from = deltas = 0
+        fast = self._delta_mode()
+        while not monitor.ended:
+            if plain:
+                end = buffer.find(b"\n\n", start) + 2
+                if end < 2:
+                    break
+            else:
+                found = find_frame_end(buffer, start, False)
+                if found is None:
+                    break
+                end = found[0]
+            if (
+                fast is not False
+                and plain
+                and buffer.startswith(DELTA_HEAD, start)
+                and buffer.endswith(b"}\n\n", start, end)
+                and buffer.count(b"\n", start, end) == 3
+                and (fast or buffer.find(SIGNATURE_DELTA, start, end) < 0)
+            ):
+                deltas += 1  # a whole content delta as Anthropic and LiteLLM write it: unchanged
+                start = end
+                continue
+            monitor.count_deltas(deltas)
+            deltas = 0
+            frame = buffer[start:end]
+            replacement = self._frame(frame)
+            if replacement is not frame:
+                out.append(buffer[kept_from:start])
+                out.append(replacement)
+                kept_from = end
+            start = end
+            fast = self._delta_mode()
+        monitor.count_deltas(deltas)
+        if monitor.ended:
             rest = b""
+        else:
+            rest = buffer[start:]
+            if len(rest) > MAX_PENDING:
+                out.append(buffer[kept_from:start])
+                out.append(self._too_large())
+                kept_from = start
+                rest = b""
         self._pending = rest
+        if not out and kept_from == 0 and start == len(buffer):
+            return buffer  # all of it complete and unchanged: the same bytes object
+        out.append(buffer[kept_from:start])
         return b"".join(out)
 
+    def _delta_mode(self) -> bool | None:
+        """True: a whole content delta passes as it is; None: unless it carries a signature to
+        mark; False: every frame goes through the monitor and the rewriter."""
+        if self.monitor.holding:
+            return False
+        rewriter = self.rewriter
+        if rewriter is None:
+            return True
+        if rewriter.renumbering:
+            return False
+        return None if rewriter.mark_signatures else True
+
     def _frame(self, frame: bytes) -> bytes:
+        """One complete frame, checked then rewritten: the same object when nothing changed."""
         sent = self.monitor.on_frame(frame)
         rewriter = self.rewriter
         if rewriter is None:

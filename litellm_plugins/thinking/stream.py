@@ -111,10 +111,11 @@ class AnthropicStreamRewriter:
         return rest if replacement is None else replacement
 
     # -- one frame -------------------------------------------------------------------------------
-    def passes_delta(self, frame: bytes) -> bool:
-        """Whether a whole `content_block_delta` frame leaves unchanged: no block is renumbered or
-        dropped right now, and there is no signature to mark in it."""
-        return not self._renumbered and not (self.mark_signatures and b'"signature_delta"' in frame)
+    @property
+    def renumbering(self) -> bool:
+        """An open block is dropped or renumbered: its deltas need :meth:`rewrite_frame`. When not,
+        a delta changes only by a `signature_delta` to mark."""
+        return bool(self._renumbered)
 
     def rewrite_frame(self, frame: bytes) -> bytes:
         """One complete frame (ending with its blank line), rewritten; b"" when it is dropped.
