@@ -25,9 +25,11 @@ What runs, all on 127.0.0.1 and all stopped at the end:
   Code's request (`bench/workload.py`) to one proxy, or round-robin to both (a client-side load
   balancer), the same total concurrency either way.
 
-Each cell measures `--duration` seconds; a quarter of the way in, one pool token (a different one
-per cell) starts answering Anthropic's 429 (`rate_limit_error`, `retry-after`, the unified
-headers with status `rejected`) for 40 % of the duration. The upstream's record then gives:
+Each cell measures `--duration` seconds; a quarter of the way in, the pool token that has served
+most of the cell's requests so far starts answering Anthropic's 429 (`rate_limit_error`,
+`retry-after`, the unified headers with status `rejected`) for 40 % of the duration (the token
+whose window reset last draws the new sessions, so a fixed choice could find no demand). The
+upstream's record then gives:
 
 - the 429s it served to that token (the first, plus requests already on their way: leased before
   any replica knew);
@@ -201,6 +203,16 @@ class CellResult:
         return 1000 * self.proxy_cpu_seconds / self.requests if self.requests else 0.0
 
 
+def busiest_token(record: list[list[Any]], prefix: str) -> str | None:
+    """The token that served most of this cell's requests so far: its 429 has sessions on both
+    replicas to move (a token whose window just reset draws every new session, the others few)."""
+    counts: dict[str, int] = {}
+    for _, fp, status, marker in record:
+        if fp is not None and status == 200 and str(marker).startswith(prefix):
+            counts[fp] = counts.get(fp, 0) + 1
+    return max(counts, key=lambda fp: counts[fp]) if counts else None
+
+
 def analyse(
     record: list[list[Any]],
     sent: dict[str, float],
@@ -285,6 +297,7 @@ def run_cell(
     thread.start()
     # The warm-up is one request per worker; then a quarter of the window passes before the 429s.
     time.sleep(min(args.duration, 2.0) + LIMIT_START * args.duration)
+    fp = busiest_token(upstream_call(upstream, "/bench/record"), prefix) or fp
     ordered = upstream_call(
         upstream, "/bench/rate-limit", {"fingerprint": fp, "seconds": LIMIT_SHARE * args.duration}
     )
@@ -470,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         for round_number in range(args.rounds):
             for replicas in (1, 2) if round_number % 2 == 0 else (2, 1):
                 fp = fingerprints[index % len(fingerprints)]
-                log(f"round {round_number + 1}: {replicas} replica(s), {fp} rate-limited mid-cell")
+                log(f"round {round_number + 1}: {replicas} replica(s), its busiest token rate-limited")
                 cells.append(
                     run_cell(
                         load,
