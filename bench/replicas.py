@@ -3,7 +3,7 @@ whether a token one replica saw rate-limited is used by either during its cooldo
 
 Run it from the repository root:
 
-    python bench/replicas.py            # about 2.5 minutes: 2 rounds of 20 s cells (1, 2, 2, 1 replicas)
+    python bench/replicas.py            # about 2 minutes: 2 rounds of 20 s cells (1, 2, 2, 1 replicas)
     python bench/replicas.py --quick    # about 1 minute: 1 round of 6 s cells
     python bench/replicas.py --quick --duration 3 --json out.json   # the smoke form a test calls
 
