@@ -19,6 +19,14 @@ requests counted. The answer has every latency and time to first body byte, the 
 seconds, the peak resident memory of the process tree (VmHWM) and this process's own CPU time
 (to see whether the load generator, not the proxy, was the limit).
 
+Three keys for several replicas (`bench/replicas.py`), all optional: `"urls": [...]` sends
+request n to `urls[n % len(urls)]` (a client-side round-robin load balancer; `url` is then
+unused); `"session_prefix": "r1"` gives each worker its own Claude Code session
+(`x-claude-code-session-id: r1-<worker>`: many users, not one); `"mark": "@REQ@"` replaces that
+placeholder in the body with a unique id per request (`<mark_prefix><n>`, fixed width) and the
+answer lists `"sent": [[id, epoch seconds when it was sent], ...]`, so an upstream's own record
+can be matched with the moment each request left the client.
+
 A request counts as failed when the status is not 200 or the body is not a complete answer
 (`message_stop` in an Anthropic stream, `[DONE]` in an OpenAI stream, a `content`/`choices` key
 otherwise); the first failure's status and body start are kept for the report.
@@ -160,6 +168,27 @@ class Spec:
     concurrency: int
     warmup: int
     samples: Samples = field(default_factory=Samples)
+    urls: list[str] = field(default_factory=list)
+    session_prefix: str | None = None
+    mark: bytes | None = None
+    mark_prefix: str = ""
+    sent: list[tuple[str, float]] = field(default_factory=list)
+    issued: int = 0
+
+    def next_request(self, worker: int) -> tuple[str, dict[str, str], bytes]:
+        """(url, headers, body) of the next request a worker sends."""
+        number = self.issued
+        self.issued += 1
+        url = self.urls[number % len(self.urls)] if self.urls else self.url
+        headers = self.headers
+        if self.session_prefix is not None:
+            headers = {**headers, "x-claude-code-session-id": f"{self.session_prefix}-{worker}"}
+        body = self.body
+        if self.mark is not None:
+            ident = f"{self.mark_prefix}{number:07d}"
+            body = body.replace(self.mark, ident.encode())
+            self.sent.append((ident, time.time()))
+        return url, headers, body
 
     @classmethod
     def parse(cls, spec: dict[str, Any], defaults: dict[str, Any]) -> Spec:
@@ -174,6 +203,10 @@ class Spec:
             roots=[int(pid) for pid in merged.get("pids", [])],
             concurrency=concurrency,
             warmup=int(merged.get("warmup", concurrency * 2)),
+            urls=[str(url) for url in merged.get("urls") or []],
+            session_prefix=merged.get("session_prefix"),
+            mark=str(merged["mark"]).encode() if merged.get("mark") else None,
+            mark_prefix=str(merged.get("mark_prefix") or ""),
         )
 
 
@@ -197,8 +230,8 @@ async def measure(command: dict[str, Any]) -> dict[str, Any]:
                 batch = min(spec.concurrency, spec.warmup - start)
                 await asyncio.gather(
                     *(
-                        one_request(session, spec.url, spec.headers, spec.body, spec.marker, failures)
-                        for _ in range(batch)
+                        one_request(session, *spec.next_request(worker), spec.marker, failures)
+                        for worker in range(batch)
                     )
                 )
 
@@ -222,15 +255,15 @@ async def measure(command: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         deadline = started + duration
 
-        async def worker(spec: Spec, session: aiohttp.ClientSession) -> None:
+        async def worker(spec: Spec, session: aiohttp.ClientSession, index: int) -> None:
             while time.perf_counter() < deadline:
-                await one_request(session, spec.url, spec.headers, spec.body, spec.marker, spec.samples)
+                await one_request(session, *spec.next_request(index), spec.marker, spec.samples)
 
         await asyncio.gather(
             *(
-                worker(spec, session)
+                worker(spec, session, index)
                 for spec, session in zip(specs, sessions)
-                for _ in range(spec.concurrency)
+                for index in range(spec.concurrency)
             )
         )
         elapsed = time.perf_counter() - started
@@ -254,6 +287,7 @@ async def measure(command: dict[str, Any]) -> dict[str, Any]:
             "proxy_processes": len(tree),
             "peak_rss_mb": peak_rss_mb(tree),
             "load_cpu_seconds": own_cpu / len(specs),
+            **({"sent": spec.sent} if spec.mark is not None else {}),
         }
         for spec, before, after, tree in zip(specs, cpu_before, cpu_after, trees_after)
     ]
