@@ -58,7 +58,6 @@ class AnthropicStream:
                 return chunk
         buffer = self._pending + chunk if self._pending else chunk
         plain = b"\r" not in buffer
-        rewriter = self.rewriter
         out: list[bytes] = []
         start = kept_from = deltas = 0
         fast = self._delta_mode()
