@@ -15,9 +15,13 @@ the answer is `{"results": [...]}` (`bench/settings_sweep.py` compares variants 
 `/proc/<pid>/stat` (utime + stime of the process and all its descendants, so `--num_workers`
 and Node's helpers count), then the workers run until `duration` has passed; the CPU time is
 read again once every request that started has finished, so the window holds exactly the
-requests counted. The answer has every latency and time to first body byte, the proxy CPU
-seconds, the peak resident memory of the process tree (VmHWM) and this process's own CPU time
-(to see whether the load generator, not the proxy, was the limit).
+requests counted. `"min_requests": N` keeps the workers going past `duration` until N requests
+have started (a cell of 10 MB replies may take longer than its duration for one request);
+`"reset_peak": true` sets the tree's peak RSS back to its current RSS just before the window
+(`/proc/<pid>/clear_refs`), so the peak answered is the window's own. The answer has every
+latency and time to first body byte, the proxy CPU seconds, the peak resident memory of the
+process tree (VmHWM), its resident memory before and after the window (VmRSS) and this
+process's own CPU time (to see whether the load generator, not the proxy, was the limit).
 
 A request counts as failed when the status is not 200 or the body is not a complete answer
 (`message_stop` in an Anthropic stream, `[DONE]` in an OpenAI stream, a `content`/`choices` key
@@ -87,19 +91,43 @@ def cpu_seconds(pids: Iterable[int]) -> float:
     return ticks / CLOCK_TICKS
 
 
-def peak_rss_mb(pids: Iterable[int]) -> float:
-    """The sum of each process's peak resident set (VmHWM), in MiB."""
+def _status_mb(pids: Iterable[int], field_name: str) -> float:
+    """The sum of one `/proc/<pid>/status` field (kB) over `pids`, in MiB."""
     total_kb = 0
+    prefix = field_name + ":"
     for pid in pids:
         try:
             with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
                 for line in handle:
-                    if line.startswith("VmHWM:"):
+                    if line.startswith(prefix):
                         total_kb += int(line.split()[1])
                         break
         except OSError:
             continue
     return total_kb / 1024
+
+
+def peak_rss_mb(pids: Iterable[int]) -> float:
+    """The sum of each process's peak resident set (VmHWM), in MiB."""
+    return _status_mb(pids, "VmHWM")
+
+
+def rss_mb(pids: Iterable[int]) -> float:
+    """The sum of each process's resident set now (VmRSS), in MiB."""
+    return _status_mb(pids, "VmRSS")
+
+
+def reset_peak_rss(pids: Iterable[int]) -> bool:
+    """Set each process's peak resident set (VmHWM) back to its current one (Linux: write 5 to
+    `/proc/<pid>/clear_refs`, allowed for one's own processes); False when any could not be."""
+    done = True
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as handle:
+                handle.write("5")
+        except OSError:
+            done = False
+    return done
 
 
 # -- one cell --------------------------------------------------------------------------------------
@@ -159,6 +187,8 @@ class Spec:
     roots: list[int]
     concurrency: int
     warmup: int
+    min_requests: int = 0
+    started: int = 0
     samples: Samples = field(default_factory=Samples)
 
     @classmethod
@@ -174,6 +204,7 @@ class Spec:
             roots=[int(pid) for pid in merged.get("pids", [])],
             concurrency=concurrency,
             warmup=int(merged.get("warmup", concurrency * 2)),
+            min_requests=int(merged.get("min_requests", 0)),
         )
 
 
@@ -217,13 +248,16 @@ async def measure(command: dict[str, Any]) -> dict[str, Any]:
             ]
             return failed[0] if "targets" not in command else {"results": failed}
         trees = [process_tree(spec.roots) for spec in specs]
+        peak_reset = [reset_peak_rss(tree) if command.get("reset_peak") else False for tree in trees]
+        rss_before = [rss_mb(tree) for tree in trees]
         own_before = resource.getrusage(resource.RUSAGE_SELF)
         cpu_before = [cpu_seconds(tree) for tree in trees]
         started = time.perf_counter()
         deadline = started + duration
 
         async def worker(spec: Spec, session: aiohttp.ClientSession) -> None:
-            while time.perf_counter() < deadline:
+            while time.perf_counter() < deadline or spec.started < spec.min_requests:
+                spec.started += 1
                 await one_request(session, spec.url, spec.headers, spec.body, spec.marker, spec.samples)
 
         await asyncio.gather(
@@ -253,9 +287,14 @@ async def measure(command: dict[str, Any]) -> dict[str, Any]:
             "proxy_cpu_seconds": max(0.0, after - before),
             "proxy_processes": len(tree),
             "peak_rss_mb": peak_rss_mb(tree),
+            "peak_reset": reset,
+            "rss_mb_before": rss_start,
+            "rss_mb_after": rss_mb(tree),
             "load_cpu_seconds": own_cpu / len(specs),
         }
-        for spec, before, after, tree in zip(specs, cpu_before, cpu_after, trees_after)
+        for spec, before, after, tree, reset, rss_start in zip(
+            specs, cpu_before, cpu_after, trees_after, peak_reset, rss_before
+        )
     ]
     return answers[0] if "targets" not in command else {"results": answers}
 

@@ -71,3 +71,56 @@ def test_routing_cost_benchmark_completes_and_the_rules_really_ran(tmp_path: Pat
     assert {cell["target"] for cell in report["cells"]} == {"rules", "no-rules"}
     assert all(cell["errors"] == 0 and cell["requests"] > 0 for cell in report["cells"])
     assert "of the proxy's" in result.stdout  # the share of the proxy's own CPU is printed
+
+
+def test_stream_curve_at_its_smallest_settings_reports_numbers_for_every_target(tmp_path: Path) -> None:
+    summary = tmp_path / "curve.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "bench/stream_curve.py",
+            "--kinds",
+            "tool_use",
+            "--lengths",
+            "20",
+            "--rounds",
+            "1",
+            "--duration",
+            "0.2",
+            "--targets",
+            "no-plugins-native",
+            "bundle-native",
+            "--sizes",
+            "1000",
+            "10000",
+            "--memory-targets",
+            "bundle-native",
+            "--workdir",
+            str(tmp_path / "runs"),
+            "--json",
+            str(summary),
+        ],
+        cwd=REPO_ROOT,
+        env=base_environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(summary.read_text())
+    assert report["ok"] is True and report["errors"] == 0 and not report["failed_targets"]
+    curve = {(row["target"], row["kind"], row["chunks"]): row for row in report["curve"]}
+    assert set(curve) == {("no-plugins-native", "tool_use", 20), ("bundle-native", "tool_use", 20)}
+    for row in curve.values():
+        assert row["requests"] > 0 and row["errors"] == 0
+        assert row["cpu_ms_per_request"] > 0 and row["p50_ms"] > 0 and row["ttfb_p50_ms"] > 0
+    (ratio,) = report["ratios"]
+    assert ratio["pair"] == "bundle-native/no-plugins-native" and ratio["cpu_per_request"] > 0
+    assert len(ratio["cpu_per_request_by_round"]) == 1 and isinstance(ratio["p50_delta_ms"], float)
+    memory = {(row["target"], row["bytes"]): row for row in report["memory"]}
+    assert set(memory) == {("bundle-native", 1000), ("bundle-native", 10000)}
+    for row in memory.values():
+        assert row["peak_rss_mb"] > 50 and row["ratio_to_smallest"] > 0 and row["requests"] > 0
+    assert memory["bundle-native", 1000]["ratio_to_smallest"] == 1.0
+    assert "CPU ms per request / p50 ms" in result.stdout and "peak RSS" in result.stdout
