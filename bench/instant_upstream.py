@@ -2,7 +2,7 @@
 
 Run it as its own process (so it never shares a GIL with the proxy or the load generator):
 
-    python bench/instant_upstream.py --port 0 --chunks 20
+    python bench/instant_upstream.py --port 0 --chunks 20 [--kind text|thinking|tool_use] [--bytes N]
 
 It prints `READY <port>` on stdout once it listens on 127.0.0.1. Routes:
 
@@ -15,10 +15,22 @@ It prints `READY <port>` on stdout once it listens on 127.0.0.1. Routes:
   `anthropic/` deployments;
 - `GET /v1/models`, `GET /health`: small JSON answers; anything else is 404.
 
+Reply kinds (`ReplySpec`): `text` (the default above); `thinking`, a thinking block of
+`thinking_delta`s closed by a `signature_delta`, then a text block (on the chat route
+`reasoning_content` deltas, as DeepSeek sends them, then `content`); `tool_use`, a text block
+then a `Bash` `tool_use` block whose input streams as `input_json_delta` pieces (on the chat
+route `tool_calls` argument deltas, `finish_reason: tool_calls`). The length is `--chunks`
+content deltas, or with `--bytes N` N bytes of content in `--piece-bytes` deltas. A request
+picks its own reply with a `[bench-reply kind=thinking chunks=200]` or `[bench-reply kind=text
+bytes=1000000 piece=1000]` marker anywhere in its body (the benchmarks put it in the user's
+message, which every proxy forwards upstream), so one upstream serves every cell of a curve; a
+malformed marker gets a 400 in the route's protocol.
+
 Raw asyncio over HTTP/1.1 with keep-alive, no framework: every reply byte except the ids is
-prepared at startup, so the upstream costs a few tens of microseconds per request and the
-numbers a benchmark prints are the proxy's. It answers any model and key; it checks nothing
-(the strict fakes in `tests/fakes/` are for correctness, this is for speed).
+prepared once (at startup, or on a marker's first request; the last few kept), so the upstream
+costs a few tens of microseconds per request and the numbers a benchmark prints are the proxy's.
+It answers any model and key; it checks nothing else (the strict fakes in `tests/fakes/` are for
+correctness, this is for speed).
 """
 
 from __future__ import annotations
@@ -135,12 +147,12 @@ class Block:
 
 
 def _pieces(total: int, piece: int, filler: str) -> list[str]:
-    """`total` characters of `filler` text cut into `piece`-character pieces (the last shorter)."""
-    repeated = (filler * (piece // len(filler) + 2))[:piece]
-    pieces = [repeated] * (total // piece)
-    if total % piece:
-        pieces.append(repeated[: total % piece])
-    return pieces or [repeated[:1]]
+    """`total` characters of `filler` text cut into `piece`-character pieces (the last shorter),
+    each starting with its number: LiteLLM's chat route ends a stream whose content deltas
+    repeat (`REPEATED_STREAMING_CHUNK_LIMIT`), as a looping model's would."""
+    repeated = filler * (piece // len(filler) + 2)
+    lengths = [piece] * (total // piece) + ([total % piece] if total % piece else [])
+    return [(f"{index} " + repeated)[:length] for index, length in enumerate(lengths or [1])]
 
 
 def _split(text: str, count: int) -> list[str]:

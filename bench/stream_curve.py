@@ -335,13 +335,13 @@ def memory_table(rows: Sequence[MemoryRow]) -> str:
         values = []
         for name in names:
             row = cells.get((name, size))
-            if row is None:
-                values.append("-")
+            if row is None or row.errors or not row.requests:
+                values.append("-" if row is None else "failed")
                 continue
             ratio = row.peak_rss_mb / baselines[name] if baselines.get(name) else math.nan
             values.append(f"{_fmt(row.peak_rss_mb)} ({_fmt(ratio, 3)}x; {_fmt(row.rss_after_mb)})")
         lines.append(f"{size_label(size):>8}  " + "".join(f"{value:>{width}}" for value in values))
-    if rows and not all(row.peak_reset for row in rows):
+    if any(not row.peak_reset for row in rows if row.requests and not row.errors):
         lines.append("(the peak could not be reset between sizes: VmHWM since start, sizes ascending)")
     return "\n".join(lines)
 

@@ -152,6 +152,13 @@ def test_the_default_reply_is_the_one_the_proxy_benchmark_always_measured() -> N
     assert len(replies.stream_frames) == 22  # role, 20 content chunks, finish
 
 
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.marker())
+def test_no_two_consecutive_deltas_are_the_same(spec: ReplySpec) -> None:
+    # LiteLLM's chat route ends a stream of repeated content deltas as a looping model's.
+    for block in Replies(spec).blocks:
+        assert all(a != b for a, b in zip(block.pieces, block.pieces[1:])), block.kind
+
+
 def test_markers_round_trip_and_bad_ones_are_refused() -> None:
     for spec in SPECS:
         body = json.dumps({"messages": [{"role": "user", "content": f"Do it. {spec.marker()}"}]}).encode()

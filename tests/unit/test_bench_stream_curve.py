@@ -92,6 +92,9 @@ def test_the_memory_table_divides_by_the_smallest_reply() -> None:
     assert rows[2].as_json(400.0)["ratio_to_smallest"] == 1.2
     unreset = [MemoryRow("stock-native", 1_000, 400.0, 400.0, False, 1, 0)]
     assert "could not be reset" in stream_curve.memory_table(unreset)
+    failed = [*rows, MemoryRow("bundle", 1_000, 0.0, math.nan, False, 0, 1, "HTTP 500")]
+    table = stream_curve.memory_table(failed)
+    assert "failed" in table.splitlines()[3] and "could not be reset" not in table
 
 
 def test_quick_and_default_settings() -> None:
