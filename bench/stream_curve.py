@@ -55,7 +55,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import report, targets, workload
-from bench.driver import LoadGenerator, command_for, log
+from bench.driver import LoadGenerator, command_for, log, machine_header, target_problems, write_public_json
 from bench.instant_upstream import KINDS, SIZE_PIECE_BYTES, ReplySpec
 from bench.report import Round
 from bench.run import machine, start_targets
@@ -516,11 +516,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def print_report(outcome: dict[str, Any]) -> None:
-    info, settings, out = outcome["machine"], outcome["settings"], sys.stdout
+    settings, out = outcome["settings"], sys.stdout
     out.write(
-        f"\n{info['date']}: {info['cpus']} cores ({info['cpu_model'] or 'unknown CPU'}), Python "
-        f"{info['python']}, LiteLLM {info['litellm']}, {info['router']}; load average "
-        f"{info['load_average_at_start']} -> {info['load_average_at_end']}\n"
+        f"\n{machine_header(outcome['machine'])}\n"
         f"request: {settings['request']}; {settings['rounds']} rounds x {settings['cell_seconds']} s "
         f"(at least {settings['min_requests']} requests) per cell\n\n"
     )
@@ -535,10 +533,7 @@ def print_report(outcome: dict[str, Any]) -> None:
             f"{settings['memory_requests']} measured request(s) per size after one warm-up\n"
         )
         out.write(memory_table(outcome["_memory"]) + "\n")
-    for name, why in outcome["failed_targets"].items():
-        out.write(f"\nFAILED target {name}: {why}\n")
-    for name, why in outcome["skipped_targets"].items():
-        out.write(f"\nskipped target {name}: {why}\n")
+    out.write(target_problems(outcome))
     status = "ok" if outcome["ok"] else f"FAILED ({outcome['errors']} request errors)"
     out.write(f"\n{status} in {outcome['seconds']:.0f}s; logs in {outcome['logs']}\n")
     out.flush()
@@ -589,9 +584,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcome = run(args)
     print_report(outcome)
     if args.json:
-        public = {key: value for key, value in outcome.items() if not key.startswith("_")}
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(public, indent=2) + "\n", encoding="utf-8")
+        write_public_json(args.json, outcome)
     return 0 if outcome["ok"] else 1
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,44 @@ def test_quick_and_default_settings() -> None:
     assert none.sizes == [] and none.targets == [] and none.kinds == []
     assert stream_curve.size_label(10_000_000) == "10 MB" and stream_curve.size_label(1_000) == "1 KB"
     assert math.isnan(stream_curve._median([]))
+
+
+def test_the_report_prints_the_tables_and_the_targets_that_failed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    memory = [MemoryRow("bundle-native", 1_000, 400.0, 400.0, True, 1, 0)]
+    ratio = stream_curve.CurveRatio("bundle", "no-plugins", "text", 20, [1.0], [0.1])
+    outcome = {
+        "machine": {
+            "date": "2026-12-01",
+            "cpus": 2,
+            "cpu_model": "",
+            "python": "3.11.7",
+            "litellm": "1.108.7",
+            "router": "not requested",
+            "load_average_at_start": [1.0],
+            "load_average_at_end": [2.0],
+        },
+        "settings": {"request": "r", "rounds": 1, "cell_seconds": 0.5, "min_requests": 1, "piece_bytes": 1000}
+        | {"memory_requests": 1},
+        "failed_targets": {"stock": "did not start"},
+        "skipped_targets": {"router": "Node.js/npm not found on PATH"},
+        "ok": False,
+        "errors": 0,
+        "seconds": 1.0,
+        "logs": "/tmp/x",
+        "curve": [],
+        "_rows": curve_rows(),
+        "_ratios": [ratio],
+        "_memory": memory,
+        "_names": ["no-plugins", "bundle"],
+    }
+    stream_curve.print_report(outcome)
+    out = capsys.readouterr().out
+    assert "2026-12-01: 2 cores (unknown CPU), Python 3.11.7, LiteLLM 1.108.7" in out
+    assert "CPU ms per request / p50 ms" in out and "bundle/no-plugins" in out and "peak RSS" in out
+    assert "FAILED target stock: did not start" in out and "skipped target router: Node.js" in out
+    path = tmp_path / "out" / "curve.json"
+    stream_curve.write_public_json(path, outcome)
+    written = json.loads(path.read_text())
+    assert "curve" in written and not any(key.startswith("_") for key in written)
