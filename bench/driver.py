@@ -83,3 +83,26 @@ def request_bodies() -> dict[tuple[str, bool], str]:
         bodies["anthropic", stream] = json.dumps(request)
         bodies["openai", stream] = json.dumps(workload.openai_equivalent(request))
     return bodies
+
+
+def machine_header(info: dict[str, Any]) -> str:
+    """The first line of a report: the machine, the versions and the load around the run."""
+    return (
+        f"{info['date']}: {info['cpus']} cores ({info['cpu_model'] or 'unknown CPU'}), Python "
+        f"{info['python']}, LiteLLM {info['litellm']}, {info['router']}; load average "
+        f"{info['load_average_at_start']} -> {info['load_average_at_end']}"
+    )
+
+
+def target_problems(outcome: dict[str, Any]) -> str:
+    """The targets that failed or were skipped, one line each (empty when none)."""
+    lines = [f"FAILED target {name}: {why}" for name, why in outcome["failed_targets"].items()]
+    lines += [f"skipped target {name}: {why}" for name, why in outcome["skipped_targets"].items()]
+    return "".join(f"\n{line}\n" for line in lines)
+
+
+def write_public_json(path: Path, outcome: dict[str, Any]) -> None:
+    """`outcome` without its `_private` keys (objects for the printed report), as JSON."""
+    public = {key: value for key, value in outcome.items() if not key.startswith("_")}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(public, indent=2) + "\n", encoding="utf-8")

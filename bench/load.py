@@ -15,9 +15,13 @@ the answer is `{"results": [...]}` (`bench/settings_sweep.py` compares variants 
 `/proc/<pid>/stat` (utime + stime of the process and all its descendants, so `--num_workers`
 and Node's helpers count), then the workers run until `duration` has passed; the CPU time is
 read again once every request that started has finished, so the window holds exactly the
-requests counted. The answer has every latency and time to first body byte, the proxy CPU
-seconds, the peak resident memory of the process tree (VmHWM) and this process's own CPU time
-(to see whether the load generator, not the proxy, was the limit).
+requests counted. `"min_requests": N` keeps the workers going past `duration` until N requests
+have started (a cell of 10 MB replies may take longer than its duration for one request);
+`"reset_peak": true` sets the tree's peak RSS back to its current RSS just before the window
+(`/proc/<pid>/clear_refs`), so the peak answered is the window's own. The answer has every
+latency and time to first body byte, the proxy CPU seconds, the peak resident memory of the
+process tree (VmHWM), its resident memory before and after the window (VmRSS) and this
+process's own CPU time (to see whether the load generator, not the proxy, was the limit).
 
 Three keys for several replicas (`bench/replicas.py`), all optional: `"urls": [...]` sends
 request n to `urls[n % len(urls)]` (a client-side round-robin load balancer; `url` is then
@@ -95,19 +99,43 @@ def cpu_seconds(pids: Iterable[int]) -> float:
     return ticks / CLOCK_TICKS
 
 
-def peak_rss_mb(pids: Iterable[int]) -> float:
-    """The sum of each process's peak resident set (VmHWM), in MiB."""
+def _status_mb(pids: Iterable[int], field_name: str) -> float:
+    """The sum of one `/proc/<pid>/status` field (kB) over `pids`, in MiB."""
     total_kb = 0
+    prefix = field_name + ":"
     for pid in pids:
         try:
             with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
                 for line in handle:
-                    if line.startswith("VmHWM:"):
+                    if line.startswith(prefix):
                         total_kb += int(line.split()[1])
                         break
         except OSError:
             continue
     return total_kb / 1024
+
+
+def peak_rss_mb(pids: Iterable[int]) -> float:
+    """The sum of each process's peak resident set (VmHWM), in MiB."""
+    return _status_mb(pids, "VmHWM")
+
+
+def rss_mb(pids: Iterable[int]) -> float:
+    """The sum of each process's resident set now (VmRSS), in MiB."""
+    return _status_mb(pids, "VmRSS")
+
+
+def reset_peak_rss(pids: Iterable[int]) -> bool:
+    """Set each process's peak resident set (VmHWM) back to its current one (Linux: write 5 to
+    `/proc/<pid>/clear_refs`, allowed for one's own processes); False when any could not be."""
+    done = True
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as handle:
+                handle.write("5")
+        except OSError:
+            done = False
+    return done
 
 
 # -- one cell --------------------------------------------------------------------------------------
@@ -167,6 +195,8 @@ class Spec:
     roots: list[int]
     concurrency: int
     warmup: int
+    min_requests: int = 0
+    started: int = 0
     samples: Samples = field(default_factory=Samples)
     urls: list[str] = field(default_factory=list)
     session_prefix: str | None = None
@@ -207,6 +237,7 @@ class Spec:
             session_prefix=merged.get("session_prefix"),
             mark=str(merged["mark"]).encode() if merged.get("mark") else None,
             mark_prefix=str(merged.get("mark_prefix") or ""),
+            min_requests=int(merged.get("min_requests", 0)),
         )
 
 
@@ -250,13 +281,16 @@ async def measure(command: dict[str, Any]) -> dict[str, Any]:
             ]
             return failed[0] if "targets" not in command else {"results": failed}
         trees = [process_tree(spec.roots) for spec in specs]
+        peak_reset = [reset_peak_rss(tree) if command.get("reset_peak") else False for tree in trees]
+        rss_before = [rss_mb(tree) for tree in trees]
         own_before = resource.getrusage(resource.RUSAGE_SELF)
         cpu_before = [cpu_seconds(tree) for tree in trees]
         started = time.perf_counter()
         deadline = started + duration
 
         async def worker(spec: Spec, session: aiohttp.ClientSession, index: int) -> None:
-            while time.perf_counter() < deadline:
+            while time.perf_counter() < deadline or spec.started < spec.min_requests:
+                spec.started += 1
                 await one_request(session, *spec.next_request(index), spec.marker, spec.samples)
 
         await asyncio.gather(
@@ -286,10 +320,15 @@ async def measure(command: dict[str, Any]) -> dict[str, Any]:
             "proxy_cpu_seconds": max(0.0, after - before),
             "proxy_processes": len(tree),
             "peak_rss_mb": peak_rss_mb(tree),
+            "peak_reset": reset,
+            "rss_mb_before": rss_start,
+            "rss_mb_after": rss_mb(tree),
             "load_cpu_seconds": own_cpu / len(specs),
             **({"sent": spec.sent} if spec.mark is not None else {}),
         }
-        for spec, before, after, tree in zip(specs, cpu_before, cpu_after, trees_after)
+        for spec, before, after, tree, reset, rss_start in zip(
+            specs, cpu_before, cpu_after, trees_after, peak_reset, rss_before
+        )
     ]
     return answers[0] if "targets" not in command else {"results": answers}
 

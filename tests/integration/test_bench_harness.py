@@ -84,6 +84,28 @@ def test_replicas_benchmark_completes_and_checks_the_shared_cooldown(tmp_path: P
             "3",
             "--concurrency",
             "8",
+def test_stream_curve_at_its_smallest_settings_reports_numbers_for_every_target(tmp_path: Path) -> None:
+    summary = tmp_path / "curve.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "bench/stream_curve.py",
+            "--kinds",
+            "tool_use",
+            "--lengths",
+            "20",
+            "--rounds",
+            "1",
+            "--duration",
+            "0.2",
+            "--targets",
+            "no-plugins-native",
+            "bundle-native",
+            "--sizes",
+            "1000",
+            "10000",
+            "--memory-targets",
+            "bundle-native",
             "--workdir",
             str(tmp_path / "runs"),
             "--json",
@@ -109,3 +131,18 @@ def test_replicas_benchmark_completes_and_checks_the_shared_cooldown(tmp_path: P
     assert set(report["ratios"]) == {"throughput", "cpu_per_request"}
     assert report["ratios"]["throughput"] is not None
     assert "requests during the cooldown" in result.stdout
+    assert report["ok"] is True and report["errors"] == 0 and not report["failed_targets"]
+    curve = {(row["target"], row["kind"], row["chunks"]): row for row in report["curve"]}
+    assert set(curve) == {("no-plugins-native", "tool_use", 20), ("bundle-native", "tool_use", 20)}
+    for row in curve.values():
+        assert row["requests"] > 0 and row["errors"] == 0
+        assert row["cpu_ms_per_request"] > 0 and row["p50_ms"] > 0 and row["ttfb_p50_ms"] > 0
+    (ratio,) = report["ratios"]
+    assert ratio["pair"] == "bundle-native/no-plugins-native" and ratio["cpu_per_request"] > 0
+    assert len(ratio["cpu_per_request_by_round"]) == 1 and isinstance(ratio["p50_delta_ms"], float)
+    memory = {(row["target"], row["bytes"]): row for row in report["memory"]}
+    assert set(memory) == {("bundle-native", 1000), ("bundle-native", 10000)}
+    for row in memory.values():
+        assert row["peak_rss_mb"] > 50 and row["ratio_to_smallest"] > 0 and row["requests"] > 0
+    assert memory["bundle-native", 1000]["ratio_to_smallest"] == 1.0
+    assert "CPU ms per request / p50 ms" in result.stdout and "peak RSS" in result.stdout
