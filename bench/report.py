@@ -31,6 +31,8 @@ RATIO_PAIRS: Final = (
     ("bundle-native", "no-plugins-native"),
     ("bundle-native", "stock"),
     ("bundle-native", "router"),
+    ("bundle-native-2w", "router"),
+    ("bundle-native-2w", "bundle-native"),
 )
 TARGET_PLUGIN_CPU: Final = 1.03
 TARGET_PLUGIN_P50_MS: Final = 0.5

@@ -55,6 +55,7 @@ if __package__ in (None, ""):
 from bench import report, targets, workload
 from bench.driver import LoadGenerator, command_for, log, request_bodies
 from bench.report import Cell, Round
+from tests.harness import RedisServer
 
 ALL_TARGETS: Final = (
     "upstream",
@@ -64,6 +65,7 @@ ALL_TARGETS: Final = (
     "bundle-default-gc",
     "router",
     "bundle-2w",
+    "bundle-native-2w",
     "stock-native",
     "bundle-native",
     "no-plugins-native",
@@ -121,10 +123,21 @@ def start_targets(
         "bundle-2w": (bundle, True, 2),
         "stock-native": (targets.stock_config(upstream_base, workload.MODEL, native=True), False, 1),
         "bundle-native": (native, True, 1),
+        "bundle-native-2w": (native, True, 2),
         "no-plugins-native": (targets.without_plugins(native, workload.MODEL), False, 1),
     }
+    env: dict[str, dict[str, str]] = {}
+    if "bundle-native-2w" in wanted:
+        # The shipped layout with several workers: they share the pool, limits and usage in Redis.
+        redis_server = RedisServer(workdir / "redis").start()
+        running["redis"] = targets.Target(
+            "redis", redis_server.url, {}, [], "redis", redis_server.stop, workdir / "redis"
+        )
+        env["bundle-native-2w"] = {"REDIS_URL": redis_server.url}
     pending = [
-        targets.litellm_proxy(name, plans[name][0], workdir, plugins=plans[name][1], workers=plans[name][2])
+        targets.litellm_proxy(
+            name, plans[name][0], workdir, plugins=plans[name][1], workers=plans[name][2], env=env.get(name)
+        )
         for name in wanted
         if name in plans
     ]
@@ -168,7 +181,8 @@ def measure_into(
 
 
 def cells_for(name: str, cells: Sequence[Cell]) -> list[Cell]:
-    if name == "bundle-2w":  # two workers at concurrency 1 measure nothing a single worker does not
+    # Two workers at concurrency 1 measure nothing a single worker does not.
+    if name in ("bundle-2w", "bundle-native-2w"):
         return [cell for cell in cells if cell[0] > 1]
     return list(cells)
 
@@ -369,7 +383,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.targets = [
             t
             for t in ALL_TARGETS
-            if (t not in NATIVE_TARGETS or t in DEFAULT_NATIVE) and not (args.quick and t == "bundle-2w")
+            if (t not in NATIVE_TARGETS or t in DEFAULT_NATIVE)
+            and t != "bundle-native-2w"
+            and not (args.quick and t == "bundle-2w")
         ]
     if args.native:
         args.targets = [*args.targets, *(t for t in NATIVE_TARGETS if t not in args.targets)]

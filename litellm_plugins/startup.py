@@ -102,6 +102,7 @@ def start(
             plan=plugins.thinking_stripper.stream_plan,
             record=plugins.thinking_stripper.record_response,
             on_cut=plugins.upstream_guard.stream_cut,
+            chat_cut=plugins.upstream_guard.chat_stream_cut,
         )
         install_protocol_errors(app)
         install_internals_filter(app)  # outside protocol errors: sees the final error shapes

@@ -22,9 +22,10 @@ Hooks:
   or corrupt upstream stream ends with an `event: error` frame. A `/v1/chat/completions` stream
   whose upstream ended without a `finish_reason` (LiteLLM would add `"stop"` and `[DONE]`) ends
   with an OpenAI error chunk `data: {"error": {...}}` and no `[DONE]`: only LiteLLM's own stream
-  object knows the difference, so `async_post_call_streaming_iterator_hook` stays for chat
-  completions. For every other route it hands LiteLLM's stream back as it is (a plain function,
-  not a generator: no layer of ours per chunk). List this callback before `thinking_stripper`.
+  object knows the difference, which `async_post_call_response_headers_hook` (run before a
+  stream starts) leaves in the request's stream context for the layer to ask at the finish
+  chunk. No `async_post_call_streaming_iterator_hook`: with one registered, LiteLLM keeps every
+  chunk of every stream and parses the whole reply again at its end.
 
 Reads `litellm_plugins.anthropic_api_bases` and `third_party_anthropic_betas`. A stalled
 upstream is ended by LiteLLM's `request_timeout` (set it in `litellm_settings`). Wire it with:
@@ -36,7 +37,7 @@ upstream is ended by LiteLLM's `request_timeout` (set it in `litellm_settings`).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Final
 
 from litellm.integrations.custom_logger import CustomLogger
@@ -55,6 +56,7 @@ from litellm_plugins.guards.anthropic_headers import extra_betas_setting, filter
 from litellm_plugins.guards.client_errors import is_client_error
 from litellm_plugins.guards.client_overrides import OperatorLimits, limit_client_overrides, operator_limits
 from litellm_plugins.guards.upstream_errors import client_status_for
+from litellm_plugins.streams import context as stream_context
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +69,6 @@ LOG_CUT: Final = "upstream guard: the upstream stream for %r ended badly; sent a
 LOG_OVERRIDES: Final = "upstream guard: client overrides capped or dropped: %s"
 LOG_BETAS: Final = "upstream guard: %d unknown anthropic-* header(s) or beta flag(s) removed for %r"
 LOG_NO_FALLBACK: Final = "upstream guard: %s %s is the client's own mistake; not falling back to %r"
-CUT_CHAT_STREAM: Final = "Upstream stream ended before a finish_reason: the answer is incomplete."
 _MISSING: Final = object()
 MAX_STREAM_LAYERS: Final = 4
 
@@ -146,36 +147,11 @@ def is_anthropic_messages(request_data: Any) -> bool:
     return isinstance(url, str) and "/v1/messages" in url and "count_tokens" not in url
 
 
-async def _watch_chat_finish(response: Any, request_data: Mapping[str, Any]) -> AsyncIterator[Any]:
-    """A chat stream whose finish chunk is LiteLLM's `"stop"` for an upstream that sent none ends
-    with an error chunk instead (LiteLLM turns the exception into one, without `[DONE]`)."""
-    watch = True
-    async for item in response:
-        if watch and _has_finish(item):
-            watch = False
-            if upstream_finished(response) is False:
-                logger.warning(LOG_CUT, request_data.get("model"))
-                raise UpstreamStreamBroken(CUT_CHAT_STREAM)
-        yield item
-
-
 def _has_finish(chunk: Any) -> bool:
     for choice in getattr(chunk, "choices", None) or ():
         if getattr(choice, "finish_reason", None):
             return True
     return False
-
-
-class UpstreamStreamBroken(Exception):
-    """Raised into LiteLLM's chat stream so that it ends with an error chunk instead of [DONE]."""
-
-    type = "api_error"
-    status_code = 502
-    param = None
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class UpstreamGuard(CustomLogger):
@@ -277,14 +253,22 @@ class UpstreamGuard(CustomLogger):
         logger.info(LOG_REMAPPED, type(original_exception).__name__, mapped)
         return
 
-    def async_post_call_streaming_iterator_hook(
-        self, user_api_key_dict: Any, response: Any, request_data: dict, **kwargs: Any
-    ) -> Any:
-        """Chat completions only: the stream itself for every other route (no layer of ours per chunk;
-        `/v1/messages` streams are the stream layer's)."""
-        if is_anthropic_messages(request_data):
-            return response
-        return _watch_chat_finish(response, request_data)
+    async def async_post_call_response_headers_hook(
+        self, data: dict, user_api_key_dict: Any, response: Any, request_headers: Any = None, **kwargs: Any
+    ) -> None:
+        """A chat stream's LiteLLM stream object, for the stream layer to ask at the finish chunk
+        whether the upstream sent that finish_reason (:meth:`chat_stream_cut`)."""
+        context = stream_context.current()
+        if context is not None and response is not None and not is_anthropic_messages(data):
+            context.chat_stream = response
+
+    @staticmethod
+    def chat_stream_cut(context: stream_context.StreamContext) -> bool:
+        """At a chat stream's finish chunk: LiteLLM made that `"stop"` up, the upstream sent none."""
+        if context.chat_stream is None or upstream_finished(context.chat_stream) is not False:
+            return False
+        logger.warning(LOG_CUT, "/v1/chat/completions")
+        return True
 
     @staticmethod
     def stream_cut(route: str) -> None:

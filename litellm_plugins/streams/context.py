@@ -5,7 +5,9 @@ request on a streaming route, in a context variable; LiteLLM runs the request's 
 context (or a copy of it, which holds the same object), so a hook finds it with :func:`current`
 and notes what the reply needs:
 
-- the thinking stripper's deployment hook: which deployment serves the request (its state).
+- the thinking stripper's deployment hook: which deployment serves the request (its state);
+- the upstream guard's response-headers hook: a chat stream's LiteLLM stream object (whose own
+  record says whether the upstream sent the finish_reason, or LiteLLM made a `"stop"` up).
 
 A request outside the layer (a test calling a hook directly) has no context: `current()` is None.
 """
@@ -20,6 +22,7 @@ from typing import Any, Final
 @dataclass(slots=True)
 class StreamContext:
     thinking: dict[str, Any] | None = None  # the thinking stripper's state of the serving attempt
+    chat_stream: Any = None  # LiteLLM's stream object of a chat completions reply
 
 
 _CURRENT: Final[ContextVar[StreamContext | None]] = ContextVar("litellm_plugins_stream", default=None)

@@ -11,7 +11,8 @@ For a `POST` on `/v1/messages` or chat completions the layer opens a
 response is `text/event-stream`, its body goes through an `AnthropicStream` (`/v1/messages`:
 always, so a cut or corrupt upstream stream ends with an `event: error`) or, when the thinking
 plan the stripper's deployment hook left in the context asks for it, a `ChatStream` (chat
-completions; a cut chat stream stays the upstream guard's iterator hook's).
+completions: a cut chat stream ends with an error chunk, asking the upstream guard at the finish
+chunk; thinking stripped or marked when the plan says so).
 Every other response (JSON, errors, count_tokens, other routes) passes untouched.
 
 Installed by :mod:`litellm_plugins.startup`; settings: none of its own (the stripper's
@@ -21,10 +22,12 @@ Installed by :mod:`litellm_plugins.startup`; settings: none of its own (the stri
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Final
 
 from litellm_plugins.core.asgi import ASGIApp, Message, Receive, Scope, Send, install_layer
 from litellm_plugins.core.route import request_route
+from litellm_plugins.core.stream_fast_path import drop_responses_id_security
 from litellm_plugins.streams import context as stream_context
 from litellm_plugins.streams.anthropic_stream import AnthropicStream
 from litellm_plugins.streams.chat_stream import ChatStream
@@ -60,11 +63,20 @@ def _notes(stream: Any, strip: bool) -> str:
 
 
 class StreamLayer:
-    def __init__(self, app: ASGIApp, plan: Plan, record: Record, on_cut: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        plan: Plan,
+        record: Record,
+        on_cut: Callable[[str], None],
+        chat_cut: Callable[[stream_context.StreamContext], bool] = lambda _context: False,
+    ) -> None:
         self.app = app
         self.plan = plan
         self.record = record
         self.on_cut = on_cut
+        self.chat_cut = chat_cut
+        self._fast_path_checked = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") != "http" or scope.get("method") != "POST":
@@ -75,6 +87,9 @@ class StreamLayer:
         if not anthropic and route not in CHAT_ROUTES:
             await self.app(scope, receive, send)
             return
+        if not self._fast_path_checked:
+            self._fast_path_checked = True
+            drop_responses_id_security()  # LiteLLM added its hooks after the bundle started
         context, token = stream_context.opened()
         try:
             await self.app(scope, receive, self._sender(send, context, anthropic, route))
@@ -99,8 +114,8 @@ class StreamLayer:
                             else None
                         )
                         stream = AnthropicStream(rewriter)
-                    elif plan is not None:
-                        stream = ChatStream(strip=strip, mark=mark)
+                    else:
+                        stream = ChatStream(strip=strip, mark=mark, is_cut=partial(self.chat_cut, context))
                 await send(message)
                 return
             if stream is None or kind != "http.response.body":
@@ -129,5 +144,11 @@ class StreamLayer:
         return tail
 
 
-def install(app: Any, plan: Plan, record: Record, on_cut: Callable[[str], None]) -> bool:
-    return install_layer(app, StreamLayer, plan=plan, record=record, on_cut=on_cut)
+def install(
+    app: Any,
+    plan: Plan,
+    record: Record,
+    on_cut: Callable[[str], None],
+    chat_cut: Callable[[stream_context.StreamContext], bool],
+) -> bool:
+    return install_layer(app, StreamLayer, plan=plan, record=record, on_cut=on_cut, chat_cut=chat_cut)
