@@ -1,7 +1,8 @@
 """`litellm-plugins`: the bundle's command line (`--help` on each command lists its options and defaults).
 
     litellm-plugins serve [--config config.yaml] [--env-file .env] [--host 127.0.0.1] [--port 4000]
-                          [--no-create] [--effective-config PATH]   (Docker: docker-compose.yml)
+                          [--workers N|auto] [--no-create] [--effective-config PATH]
+                          (Docker: docker-compose.yml)
     litellm-plugins pool [--url http://127.0.0.1:4000] [--env-file .env] [--json]
     litellm-plugins usage [--url ...] [--env-file .env] [--json] [--window hour|today|total]
     litellm-plugins check [--config config.yaml] [--env-file .env]
@@ -10,9 +11,10 @@
     litellm-plugins --version
 
 `serve` is the quick start: it creates `.env` secrets and `config.yaml` when missing, loads `.env`
-with python-dotenv, keeps the deployments whose keys are present, refuses a port that is already
-taken (LiteLLM would silently move to another), prints the live model groups and the commands that
-print the Claude Code settings, and runs `litellm --config` on the result.
+with python-dotenv, keeps the deployments whose keys are present, picks the worker count
+(:mod:`litellm_plugins.cli.workers`: one per core with REDIS_URL, else one), refuses a port that
+is already taken (LiteLLM would silently move to another), prints the live model groups and the
+commands that print the Claude Code settings, and runs `litellm --config` on the result.
 
 `claude-settings` prints the settings for the user's path (:func:`quickstart.settings_path`): their
 own Claude login by default, the proxy's pool when CLAUDE_OAUTH_TOKENS is set and the client may
@@ -37,7 +39,7 @@ import yaml
 from dotenv import load_dotenv
 
 from litellm_plugins import __version__
-from litellm_plugins.cli import quickstart
+from litellm_plugins.cli import quickstart, workers
 
 EXAMPLE_CONFIG = "config.yaml.example"
 
@@ -102,6 +104,23 @@ def serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    given = workers.litellm_workers_option(args.litellm_args or [])  # LiteLLM's own option wins
+    if given is not None and args.workers is not None:
+        print(
+            f"litellm_plugins: --workers {args.workers} is ignored: --num_workers {given} after -- wins",
+            file=sys.stderr,
+        )
+    try:
+        choice = workers.worker_count(
+            args.workers if given is None else given, os.environ, workers.usable_cpus()
+        )
+    except workers.WorkersError as error:
+        if given is None:
+            print(f"litellm-plugins serve: {error}", file=sys.stderr)
+            return 2
+        choice = None  # `litellm` reports its own option's error
+    if choice and choice.warning:
+        print(f"litellm-plugins serve: warning: {choice.warning}", file=sys.stderr)
     document = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
     effective, notes = quickstart.live_config(document, os.environ)
     effective_path = quickstart.write_effective_config(
@@ -124,7 +143,15 @@ def serve(args: argparse.Namespace) -> int:
     env_option = None if env_path == Path(".env").resolve() else str(env_path)
     instructions = quickstart.settings_instructions(base_url, path, _self_command(), env_option)
     print(
-        quickstart.banner(quickstart.live_groups(effective), notes, base_url, instructions), file=sys.stderr
+        quickstart.banner(
+            quickstart.live_groups(effective),
+            notes,
+            base_url,
+            instructions,
+            choice.count if choice else None,
+            choice.idle_cores if choice else None,
+        ),
+        file=sys.stderr,
     )
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     os.environ["LITELLM_PLUGINS_CONFIG"] = str(effective_path)
@@ -137,6 +164,8 @@ def serve(args: argparse.Namespace) -> int:
         "--port",
         str(args.port),
     ]
+    if given is None and choice and choice.count > 1:
+        command += [workers.LITELLM_OPTION, str(choice.count)]
     command += list(args.litellm_args or [])
     sys.stderr.flush()
     os.execvp(command[0], command)
@@ -488,6 +517,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=(
             "never create .env or config.yaml; fail when config.yaml or LITELLM_MASTER_KEY is missing "
             "(Docker)"
+        ),
+    )
+    serve_parser.add_argument(
+        "--workers",
+        metavar="N|auto",
+        help=(
+            "LiteLLM worker processes; auto (the default; PROXY_WORKERS sets it): every usable core, at "
+            "most 4, when REDIS_URL is set, else 1"
         ),
     )
     serve_parser.add_argument(

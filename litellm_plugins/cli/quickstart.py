@@ -6,8 +6,8 @@
 - The effective config keeps only deployments whose `os.environ/...` references are set, and
   drops aliases and fallbacks that name groups left without a deployment, so each provider whose
   key is in `.env` is live and the others are simply absent instead of failing at request time.
-- A banner lists the live model groups and the commands that print the Claude Code settings for
-  each user path (:func:`claude_code_env` is the one generator of those settings).
+- A banner lists the worker count, the live model groups and the commands that print the Claude
+  Code settings for each user path (:func:`claude_code_env` is the one generator of those settings).
 """
 
 from __future__ import annotations
@@ -229,8 +229,21 @@ def settings_instructions(
     return "\n".join(lines)
 
 
-def banner(groups: list[str], notes: list[str], base_url: str, instructions: str) -> str:
-    lines = [f"litellm_plugins: proxy on {base_url}", "live model groups:"]
+def banner(
+    groups: list[str],
+    notes: list[str],
+    base_url: str,
+    instructions: str,
+    workers: int | None = None,
+    workers_hint: str | None = None,
+) -> str:
+    """What `serve` prints: the address, the worker count (and how to use idle cores), the groups."""
+    lines = [f"litellm_plugins: proxy on {base_url}"]
+    if workers is not None:
+        lines.append(f"workers: {workers}")
+    if workers_hint:
+        lines.append(f"  {workers_hint}")
+    lines.append("live model groups:")
     lines += [f"  - {group}" for group in groups] or ["  (none)"]
     if notes:
         lines.append("not live:")

@@ -125,6 +125,32 @@ def test_serve_refuses_a_busy_port_and_check_passes_on_the_config_it_built(tmp_p
     assert "off: model_list[2] (glm): ZAI_API_KEY not set" in raw and "deployment(s) off" in raw
 
 
+def test_serve_warns_about_workers_that_share_nothing_and_refuses_a_bad_count(tmp_path: Path) -> None:
+    shutil.copyfile(REPO_ROOT / "config.yaml.example", tmp_path / "config.yaml.example")
+    generated_env(tmp_path)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = str(holder.getsockname()[1])
+        several = run_cli("serve", "--port", port, "--workers", "2", cwd=tmp_path)  # no REDIS_URL
+        theirs = run_cli("serve", "--port", port, "--workers", "2", "--", "--num_workers", "1", cwd=tmp_path)
+    assert several.returncode == 1, several.stderr  # the busy port; the warning came first
+    assert "warning: 2 workers without REDIS_URL share nothing" in several.stderr
+    assert "pool cooldowns and sessions, client limits" in several.stderr
+    assert "usage counts" in several.stderr and "Set REDIS_URL" in several.stderr
+    assert theirs.returncode == 1, theirs.stderr
+    assert "--workers 2 is ignored: --num_workers 1 after -- wins" in theirs.stderr
+    assert "share nothing" not in theirs.stderr
+    for option in (("--workers", "0"), ("--workers", "many")):
+        refused = run_cli("serve", *option, cwd=tmp_path)
+        assert refused.returncode == 2, refused.stderr
+        assert "must be a positive integer or auto" in refused.stderr
+    with (tmp_path / ".env").open("a") as env_file:
+        env_file.write("PROXY_WORKERS=-3\n")  # .env sets the default as the environment does
+    from_env = run_cli("serve", cwd=tmp_path)
+    assert from_env.returncode == 2 and "got '-3'" in from_env.stderr, from_env.stderr
+
+
 def test_check_refuses_typos_and_wrong_types_and_reports_a_weak_token_once(tmp_path: Path) -> None:
     document = yaml.safe_load((REPO_ROOT / "config.yaml.example").read_text())
     document["litellm_plugins"]["model_alias"] = document["litellm_plugins"].pop("model_aliases")

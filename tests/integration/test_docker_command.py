@@ -1,12 +1,14 @@
 """The container's command line from docker-compose.yml, run here without a Docker engine: the
 mounts become temporary folders, `python` this interpreter, the published port a free one on
-127.0.0.1. It proves what `docker compose up` does: `serve` filters the groups exactly as on the
-host (only those whose keys are in .env), writes only under /tmp and starts the proxy."""
+127.0.0.1, compose's `redis` service a local redis-server. It proves what `docker compose up`
+does: `serve` filters the groups exactly as on the host (only those whose keys are in .env), writes
+only under /tmp and starts the proxy with a worker per usable core (at most 4) sharing that Redis."""
 
 from __future__ import annotations
 
 import itertools
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,19 +19,23 @@ import httpx
 import pytest
 import yaml
 
-from tests.harness import REPO_ROOT, base_environment, free_port
+from litellm_plugins.cli.workers import MAX_AUTO_WORKERS, usable_cpus
+from tests.harness import REPO_ROOT, RedisServer, base_environment, free_port
 
 pytestmark = pytest.mark.integration
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]["litellm"]
 MASTER = "sk-docker-master-" + "m" * 40
 TOKEN = "docker-client-token-" + "t" * 32
+COMPOSE_REDIS = "redis://redis:6379"  # the compose service, as the litellm container reaches it
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):-([^}]*)\}")
 
 
 class Container:
     """The compose service's filesystem and command, mapped onto temporary folders."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, redis_url: str) -> None:
+        self.redis_url = redis_url  # where compose's `redis` service is on this machine
         self.app = root / "app"  # WORKDIR /app in the LiteLLM image, with the mounts in it
         self.tmp = root / "tmpfs"  # the service's tmpfs
         self.app.mkdir()
@@ -69,7 +75,9 @@ class Container:
         env.pop("LITELLM_MASTER_KEY", None)  # only what .env says
         env.update(env_file)
         for name, value in COMPOSE["environment"].items():
-            value = str(value)
+            # Compose fills `${NAME:-default}` from .env (and the shell, empty in these tests).
+            value = INTERPOLATION.sub(lambda m: env_file.get(m.group(1)) or m.group(2), str(value))
+            value = value.replace(COMPOSE_REDIS, self.redis_url)
             env[name] = str(self.local_path(value)) if value.startswith(("/app", "/tmp")) else value
         return env
 
@@ -100,7 +108,18 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture()
 def container(tmp_path: Path) -> Iterator[Container]:
-    yield Container(tmp_path)
+    """The container before it reaches Redis (these tests end first): nothing listens there."""
+    yield Container(tmp_path, f"redis://127.0.0.1:{free_port()}/0")
+
+
+@pytest.fixture()
+def container_with_redis(tmp_path: Path) -> Iterator[Container]:
+    """The whole default layout: compose's `redis` service is a real redis-server here."""
+    redis = RedisServer(tmp_path / "redis").start()
+    try:
+        yield Container(tmp_path, redis.url)
+    finally:
+        redis.stop()
 
 
 def wait_ready(container: Container, process: subprocess.Popen[bytes]) -> None:
@@ -123,17 +142,23 @@ def wait_ready(container: Container, process: subprocess.Popen[bytes]) -> None:
 
 
 def test_the_container_command_filters_groups_like_serve_and_writes_only_under_tmp(
-    container: Container,
+    container_with_redis: Container,
 ) -> None:
+    container = container_with_redis
     env_file = {
         "LITELLM_MASTER_KEY": MASTER,
         "PROXY_STATIC_TOKEN": TOKEN,
         "DEEPSEEK_API_KEY": "sk-deepseek-test-key",
     }
     before = sorted(p.name for p in container.app.iterdir())
+    workers = min(usable_cpus(), MAX_AUTO_WORKERS)  # compose ships Redis: a worker per usable core
     process = container.run(env_file)
     try:
         wait_ready(container, process)
+        deadline = time.monotonic() + 120  # uvicorn answers once the first worker is up
+        while container.log().count("Application startup complete.") < workers:
+            assert time.monotonic() < deadline, container.log()[-3000:]
+            time.sleep(0.25)
         models = httpx.get(
             f"http://127.0.0.1:{container.port}/v1/models", headers={"x-litellm-api-key": TOKEN}, timeout=10
         )
@@ -143,6 +168,11 @@ def test_the_container_command_filters_groups_like_serve_and_writes_only_under_t
         stop(process)
     # The groups that need no key, and DeepSeek whose key is set; GLM, Kimi, OpenAI, ... are off.
     assert live == {"anthropic", "anthropic-fast", "deepseek"}, container.log()[-2000:]
+    assert f"workers: {workers}\n" in container.log()
+    assert "share nothing" not in container.log() and "set REDIS_URL to run" not in container.log()
+    # Every worker's pool and usage counters use compose's Redis.
+    assert container.log().count("shared state redis") == workers, container.log()[-3000:]
+    assert container.log().count("usage: counters redis") == workers
     assert "glm: off (set ZAI_API_KEY in .env)" in container.log()
     assert sorted(p.name for p in container.app.iterdir()) == before  # no .env, no .cache on the mounts
     effective = yaml.safe_load(container.local_path("/tmp/litellm_plugins/config.effective.yaml").read_text())

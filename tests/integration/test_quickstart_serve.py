@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from litellm_plugins.cli.quickstart import read_env_file
+from litellm_plugins.cli.workers import usable_cpus
 from tests.harness import REPO_ROOT, base_environment, free_port
 
 pytestmark = pytest.mark.integration
@@ -56,6 +57,8 @@ def test_serve_generates_secrets_and_starts_with_the_embedded_default(tmp_path: 
         assert names == ["anthropic", "anthropic-fast"], names
         output = log_path.read_text()
         assert "live model groups:" in output and "  - anthropic" in output
+        assert "workers: 1\n" in output  # no REDIS_URL: one worker, and how to use the other cores
+        assert ("set REDIS_URL to run a worker on each" in output) is (usable_cpus() > 1)
         assert "DEEPSEEK_API_KEY" in output  # says how to turn a provider on
         for value in secrets.values():
             assert value not in output

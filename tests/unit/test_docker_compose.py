@@ -59,10 +59,19 @@ def test_a_server_on_the_host_is_reachable_as_documented() -> None:
     assert docker_base in (REPO_ROOT / "README.md").read_text()
 
 
-def test_redis_is_an_optional_profile() -> None:
+def test_redis_is_in_the_default_layout_and_the_proxy_points_at_it() -> None:
+    """`docker compose up -d` starts Redis, so `serve --workers auto` runs a worker per core that
+    share the pool, limits and usage; REDIS_URL from .env or the shell still points elsewhere."""
     redis = COMPOSE["services"]["redis"]
-    assert redis["profiles"] == ["redis"]
+    assert "profiles" not in redis
     assert re.fullmatch(r"redis:\d+\.\d+\.\d+-alpine", redis["image"])
+    assert redis["command"] == ["redis-server", "--save", "", "--appendonly", "no"]  # no persistence
+    assert redis["read_only"] is True and not str(redis["user"]).startswith("0")
+    assert "ports" not in redis  # only the proxy reaches it
+    assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert LITELLM["environment"]["REDIS_URL"] == "${REDIS_URL:-redis://redis:6379}"
+    assert LITELLM["depends_on"] == {"redis": {"condition": "service_healthy"}}
+    assert "--workers" not in LITELLM["command"]  # auto: every usable core, since Redis is there
 
 
 def compose_command() -> list[str]:
@@ -80,11 +89,15 @@ def test_docker_compose_config_accepts_it(tmp_path: Path) -> None:
     """`config` validates and renders the file; it needs no engine."""
     shutil.copyfile(REPO_ROOT / "docker-compose.yml", tmp_path / "docker-compose.yml")
     shutil.copyfile(REPO_ROOT / "config.yaml.example", tmp_path / "config.yaml")
-    (tmp_path / ".env").write_text("LITELLM_MASTER_KEY=sk-" + "x" * 40 + "\n")
     (tmp_path / "litellm_plugins").mkdir()
-    for profile in ([], ["--profile", "redis"]):
+    for redis_line, redis_url in (
+        ("", "redis://redis:6379"),
+        ("REDIS_URL=\n", "redis://redis:6379"),  # .env.example's empty line
+        ("REDIS_URL=redis://cache.internal:6380/1\n", "redis://cache.internal:6380/1"),
+    ):
+        (tmp_path / ".env").write_text("LITELLM_MASTER_KEY=sk-" + "x" * 40 + "\n" + redis_line)
         result = subprocess.run(
-            [*compose_command(), *profile, "config"],
+            [*compose_command(), "config"],
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -108,9 +121,6 @@ def test_docker_compose_config_accepts_it(tmp_path: Path) -> None:
         assert (
             rendered["litellm"]["environment"]["LITELLM_MASTER_KEY"] == "sk-" + "x" * 40
         )  # env_file is read
-        # Compose v2 leaves inactive profiles out; v1 renders them with their profile.
-        assert (
-            "redis" in rendered
-            if profile
-            else rendered.get("redis", {"profiles": ["redis"]})["profiles"] == ["redis"]
-        )
+        assert rendered["litellm"]["environment"]["REDIS_URL"] == redis_url
+        assert rendered["redis"]["image"] == COMPOSE["services"]["redis"]["image"]
+        assert "profiles" not in rendered["redis"]
