@@ -150,8 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not Path(py_spy).exists():
         sys.stderr.write("py-spy is not installed: pip install py-spy\n")
         return 2
-    workdir = (targets.CACHE / "runs" / f"profile-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = targets.run_folder(None, "profile-")
     upstream = targets.start_upstream(args.chunks, workdir)
     base = upstream.url.rsplit("/chat/completions", 1)[0]
     bundle = targets.bundle_config(base, native=args.native)

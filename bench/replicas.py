@@ -450,8 +450,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    workdir = args.workdir or targets.CACHE / "runs" / time.strftime("replicas-%Y%m%d-%H%M%S")
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = targets.run_folder(args.workdir, "replicas-")
     tokens = pool_tokens(args.tokens)
     fingerprints = [fingerprint(token) for token in tokens]
     redis_server = RedisServer(workdir / "redis")

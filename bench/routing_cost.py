@@ -302,11 +302,7 @@ def measure_proxy(
             log(f"round {index + 1}/{rounds} done")
     finally:
         load.close()
-        for target in [upstream, *running.values()]:
-            try:
-                target.stop()
-            except OSError as error:  # keep stopping the others
-                log(f"stopping {target.name}: {error}")
+        targets.stop_all([upstream, *running.values()])
     return results, failed, cells
 
 
@@ -339,9 +335,7 @@ def share_lines(measured: InProcess, summaries: Sequence[report.CellSummary]) ->
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
-    workdir = Path(args.workdir or targets.CACHE / "runs" / f"routing-{time.strftime('%Y%m%d-%H%M%S')}")
-    workdir = workdir.resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = targets.run_folder(args.workdir, "routing-")
     body = fixture_request(stream=False)
     log(f"in process: {args.iterations} calls x {args.repeats}, best kept")
     measured = measure_in_process(args.iterations, args.repeats)

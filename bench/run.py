@@ -40,7 +40,6 @@ import json
 import os
 import platform
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -189,8 +188,7 @@ def cells_for(name: str, cells: Sequence[Cell]) -> list[Cell]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
-    workdir = Path(args.workdir or targets.CACHE / "runs" / time.strftime("%Y%m%d-%H%M%S")).resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = targets.run_folder(args.workdir)
     info = machine()
     cells: list[Cell] = [(c, s) for c in args.concurrency for s in (False, True)]
     wanted = [name for name in ALL_TARGETS if name in args.targets]
@@ -239,11 +237,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             log(f"round {index + 1}/{args.rounds} done ({time.monotonic() - started:.0f}s)")
     finally:
         load.close()
-        for target in running.values():
-            try:
-                target.stop()
-            except (OSError, subprocess.SubprocessError) as error:  # keep stopping the others
-                log(f"stopping {target.name}: {error}")
+        targets.stop_all(running.values())
     summaries = [
         report.summarize(name, cell, rounds)
         for cell in cells

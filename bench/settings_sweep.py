@@ -26,7 +26,6 @@ import copy
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -290,8 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(v.name == "httptools" for v in chosen) and (problem := ensure_httptools()):
         log(f"httptools could not be installed, leaving it out: {problem}")
         chosen = [v for v in chosen if v.name != "httptools"]
-    workdir = (targets.CACHE / "runs" / f"sweep-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = targets.run_folder(None, "sweep-")
     cells: list[Cell] = [(c, s) for c in args.concurrency for s in (False, True)]
     bodies = request_bodies()
     upstream = targets.start_upstream(args.chunks, workdir)
@@ -337,8 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"round {index + 1}/{args.rounds} done")
     finally:
         load.close()
-        for target in [upstream, *running.values()]:
-            target.stop()
+        targets.stop_all([upstream, *running.values()])
     rows = []
     for variant in chosen:
         if variant.name not in results:

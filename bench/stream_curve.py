@@ -43,7 +43,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -420,9 +419,7 @@ def warm_up(
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
-    workdir = Path(args.workdir or targets.CACHE / "runs" / f"curve-{time.strftime('%Y%m%d-%H%M%S')}")
-    workdir = workdir.resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = targets.run_folder(args.workdir, "curve-")
     info = machine()
     points: list[Point] = [(kind, length) for kind in args.kinds for length in args.lengths]
     wanted = list(dict.fromkeys([*args.targets, *args.memory_targets]))
@@ -450,11 +447,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             memory = measure_memory(load, running, memory_names, args)
     finally:
         load.close()
-        for target in running.values():
-            try:
-                target.stop()
-            except (OSError, subprocess.SubprocessError) as error:  # keep stopping the others
-                log(f"stopping {target.name}: {error}")
+        targets.stop_all(running.values())
     rows = [
         CurveRow.from_rounds(name, point, rounds)
         for point in points

@@ -85,6 +85,22 @@ class Target:
     note: str = ""
 
 
+def run_folder(given: Path | None, prefix: str = "") -> Path:
+    """Where one run's configs and logs go: `given`, or `bench/.cache/runs/<prefix><time>`, created."""
+    folder = Path(given or CACHE / "runs" / f"{prefix}{time.strftime('%Y%m%d-%H%M%S')}").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def stop_all(started: Any) -> None:
+    """Stop every target in `started` (an iterable of them), whatever one of them raises."""
+    for target in started:
+        try:
+            target.stop()
+        except (OSError, subprocess.SubprocessError) as error:  # keep stopping the others
+            print(f"[bench] stopping {target.name}: {error}", file=sys.stderr, flush=True)
+
+
 # -- the instant upstream ----------------------------------------------------------------------
 def start_upstream(chunks: int, workdir: Path) -> Target:
     log = (workdir / "upstream.log").open("wb")

@@ -8,7 +8,7 @@ same objects and state, and starts the bundle (:func:`litellm_plugins.startup.st
 proxy) when the proxy is loading its config.
 
     litellm_settings:
-      callbacks:                      # this order: stream hooks chain in `callbacks` order
+      callbacks:                      # this order: LiteLLM runs the hooks in `callbacks` order
         - litellm_plugins.hooks.request_transformer
         - litellm_plugins.hooks.client_limits
         - litellm_plugins.hooks.token_rotator

@@ -15,10 +15,10 @@ from tests.harness import REPO_ROOT, base_environment
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_quick_benchmark_round_completes(tmp_path: Path) -> None:
-    summary = tmp_path / "bench.json"
+def run_bench(argv: list[str], summary: Path) -> tuple[dict, subprocess.CompletedProcess[str]]:
+    """Run a bench script with `--json summary` (bounded); its JSON summary and the process."""
     result = subprocess.run(
-        [sys.executable, "bench/run.py", "--quick", "--rounds", "1", "--no-router", "--json", str(summary)],
+        [sys.executable, *argv, "--json", str(summary)],
         cwd=REPO_ROOT,
         env=base_environment(),
         capture_output=True,
@@ -27,7 +27,13 @@ def test_quick_benchmark_round_completes(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads(summary.read_text())
+    return json.loads(summary.read_text()), result
+
+
+def test_quick_benchmark_round_completes(tmp_path: Path) -> None:
+    report, _ = run_bench(
+        ["bench/run.py", "--quick", "--rounds", "1", "--no-router"], tmp_path / "bench.json"
+    )
     assert report["ok"] is True and report["errors"] == 0 and not report["failed_targets"]
     assert {"stock", "no-plugins", "bundle"} <= set(report["targets"])
     assert {row["pair"] for row in report["ratios"]} >= {"bundle/stock"}
@@ -35,10 +41,8 @@ def test_quick_benchmark_round_completes(tmp_path: Path) -> None:
 
 
 def test_routing_cost_benchmark_completes_and_the_rules_really_ran(tmp_path: Path) -> None:
-    summary = tmp_path / "routing.json"
-    result = subprocess.run(
+    report, result = run_bench(
         [
-            sys.executable,
             "bench/routing_cost.py",
             "--quick",
             "--duration",
@@ -49,18 +53,9 @@ def test_routing_cost_benchmark_completes_and_the_rules_really_ran(tmp_path: Pat
             "1",
             "--workdir",
             str(tmp_path / "runs"),
-            "--json",
-            str(summary),
         ],
-        cwd=REPO_ROOT,
-        env=base_environment(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+        tmp_path / "routing.json",
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads(summary.read_text())
     assert report["ok"] is True and report["errors"] == 0 and not report["failed_targets"]
     measured = report["in_process"]
     assert measured["matched_rule"] == "think" and measured["estimate_tokens"] > 10000  # the whole fixture
@@ -74,10 +69,8 @@ def test_routing_cost_benchmark_completes_and_the_rules_really_ran(tmp_path: Pat
 
 
 def test_replicas_benchmark_completes_and_checks_the_shared_cooldown(tmp_path: Path) -> None:
-    summary = tmp_path / "replicas.json"
-    result = subprocess.run(
+    report, result = run_bench(
         [
-            sys.executable,
             "bench/replicas.py",
             "--quick",
             "--duration",
@@ -86,18 +79,9 @@ def test_replicas_benchmark_completes_and_checks_the_shared_cooldown(tmp_path: P
             "8",
             "--workdir",
             str(tmp_path / "runs"),
-            "--json",
-            str(summary),
         ],
-        cwd=REPO_ROOT,
-        env=base_environment(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+        tmp_path / "replicas.json",
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads(summary.read_text())
     assert report["ok"] is True and report["errors"] == 0 and report["requests_during_cooldown"] == 0
     assert [cell["replicas"] for cell in report["cells"]] == [1, 2]
     for cell in report["cells"]:
@@ -112,10 +96,8 @@ def test_replicas_benchmark_completes_and_checks_the_shared_cooldown(tmp_path: P
 
 
 def test_stream_curve_at_its_smallest_settings_reports_numbers_for_every_target(tmp_path: Path) -> None:
-    summary = tmp_path / "curve.json"
-    result = subprocess.run(
+    report, result = run_bench(
         [
-            sys.executable,
             "bench/stream_curve.py",
             "--kinds",
             "tool_use",
@@ -135,18 +117,9 @@ def test_stream_curve_at_its_smallest_settings_reports_numbers_for_every_target(
             "bundle-native",
             "--workdir",
             str(tmp_path / "runs"),
-            "--json",
-            str(summary),
         ],
-        cwd=REPO_ROOT,
-        env=base_environment(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+        tmp_path / "curve.json",
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads(summary.read_text())
     assert report["ok"] is True and report["errors"] == 0 and not report["failed_targets"]
     curve = {(row["target"], row["kind"], row["chunks"]): row for row in report["curve"]}
     assert set(curve) == {("no-plugins-native", "tool_use", 20), ("bundle-native", "tool_use", 20)}
