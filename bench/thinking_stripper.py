@@ -1,4 +1,4 @@
-"""What the thinking stripper costs per SSE frame, and its peak memory, from 1 KB to 10 MB streams.
+"""What the stream layer's pass costs per SSE frame, and its peak memory, from 1 KB to 10 MB streams.
 
 Run it from the repository root:
 
@@ -7,11 +7,14 @@ Run it from the repository root:
 Each stream is the Anthropic Messages event sequence Claude Code receives: `message_start`, a
 `ping`, a thinking block (a fifth of the bytes, 48-character deltas, a `signature_delta`), a text
 block of 48-character deltas, `message_delta`, `message_stop`, cut into 1,400-byte network chunks
-that split frames anywhere. Three ways through the proxy's streaming hook, in the same run:
+that split frames anywhere. Four ways through the stream layer's pass
+(`litellm_plugins.streams.anthropic_stream.AnthropicStream`), in the same run:
 
-- stock: LiteLLM's own pass-through (`async for chunk in response: yield chunk`), no plugin;
-- strip: the stripper for a group in `strip_response_groups` (thinking removed, blocks renumbered);
-- mark:  the stripper for a non-Anthropic deployment (foreign signatures marked).
+- stock: the chunks iterated and nothing else (what LiteLLM alone does with them);
+- guard: the upstream guard's monitor only (a deployment on Anthropic's API: nothing to rewrite);
+- strip: monitor and stripper for a group in `strip_response_groups` (thinking removed, blocks
+  renumbered);
+- mark:  monitor and stripper for a non-Anthropic deployment (foreign signatures marked).
 
 The table shows nanoseconds per frame (best of the repeats) with the ratio to stock, then the
 peak memory Python allocated while the stripper consumed a stream generated on the fly
@@ -23,26 +26,24 @@ the script exits 0 unless something raises.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import json
 import sys
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from litellm_plugins.thinking.hook import METADATA_KEY, ThinkingStripper
-from litellm_plugins.thinking.settings import ThinkingSettings
+from litellm_plugins.streams.anthropic_stream import AnthropicStream
+from litellm_plugins.thinking.stream import AnthropicStreamRewriter
 
 SIZES: Final = (1_000, 10_000, 100_000, 1_000_000, 10_000_000)
 REPEATS: Final = 3
 CHUNK_BYTES: Final = 1400
 DELTA_CHARS: Final = 48
 THINKING_SHARE: Final = 0.2
-MODES: Final = ("stock", "strip", "mark")
-BENCH_GROUP: Final = "bench-stripped"
+MODES: Final = ("stock", "guard", "strip", "mark")
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:
@@ -114,43 +115,32 @@ def frame_count(total_bytes: int) -> int:
     return sum(1 for _ in frames(total_bytes))
 
 
-async def _source(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
-    for chunk in chunks:
-        yield chunk
-
-
-async def _stock(response: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    async for chunk in response:  # LiteLLM's ProxyLogging fast path when no hook is registered
-        yield chunk
-
-
-def _hook_stream(mode: str, chunks: Iterable[bytes]) -> AsyncIterator[Any]:
+def _stream_for(mode: str) -> AnthropicStream | None:
+    """What the stream layer runs for a `/v1/messages` reply: None for LiteLLM alone (stock)."""
     if mode == "stock":
-        return _stock(_source(chunks))
-    stripper = ThinkingStripper(
-        settings=ThinkingSettings(strip_response_groups=(BENCH_GROUP,)), is_anthropic_api=lambda base: True
-    )
-    state = {
-        "requests": [],
-        "group": BENCH_GROUP if mode == "strip" else "other",
-        "deployment": "bench",
-        "anthropic_api": mode == "strip",
-    }
-    request_data = {"litellm_metadata": {METADATA_KEY: state}}
-    return stripper.async_post_call_streaming_iterator_hook(None, _source(chunks), request_data)
+        return None
+    if mode == "guard":
+        return AnthropicStream()  # the upstream guard's monitor only (Anthropic's API serving)
+    return AnthropicStream(AnthropicStreamRewriter(strip_thinking=mode == "strip", mark_signatures=True))
 
 
-async def _drain(stream: AsyncIterator[Any]) -> int:
-    """Consume the stream as the proxy's response would; returns the nanoseconds it took."""
+def _consume(mode: str, chunks: Iterable[bytes]) -> int:
+    """Feed the stream through the layer's pass as the proxy's response would; nanoseconds taken."""
+    stream = _stream_for(mode)
     start = time.perf_counter_ns()
-    async for _ in stream:
-        pass
+    if stream is None:
+        for _ in chunks:
+            pass
+    else:
+        for chunk in chunks:
+            stream.feed(chunk)
+        stream.finish()
     return time.perf_counter_ns() - start
 
 
 def nanoseconds_per_frame(mode: str, chunks: Sequence[bytes], count: int) -> float:
     gc.collect()
-    return asyncio.run(_drain(_hook_stream(mode, chunks))) / count
+    return _consume(mode, chunks) / count
 
 
 def peak_bytes(mode: str, total_bytes: int) -> int:
@@ -158,7 +148,7 @@ def peak_bytes(mode: str, total_bytes: int) -> int:
     gc.collect()
     tracemalloc.start()
     try:
-        asyncio.run(_drain(_hook_stream(mode, chunked(frames(total_bytes)))))
+        _consume(mode, chunked(frames(total_bytes)))
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

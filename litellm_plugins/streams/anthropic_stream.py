@@ -19,8 +19,12 @@ from litellm_plugins.guards.stream_integrity import DELTA_EVENT, MAX_PENDING, An
 from litellm_plugins.thinking.stream import AnthropicStreamRewriter
 
 TOO_LARGE: Final = "Upstream stream broken: an event larger than the limit."
-# A content delta as Anthropic's API and LiteLLM write it (JSON without spaces after separators).
-DELTA_HEAD: Final = b'event: content_block_delta\ndata: {"type":"content_block_delta",'
+# A content delta as Anthropic's API writes it (JSON without spaces) and as LiteLLM does when it
+# writes the frame itself (`json.dumps` defaults, a translated stream).
+DELTA_HEAD: Final = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta",',
+    b'event: content_block_delta\ndata: {"type": "content_block_delta",',
+)
 SIGNATURE_DELTA: Final = b'"signature_delta"'
 
 

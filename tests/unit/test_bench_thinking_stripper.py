@@ -41,5 +41,20 @@ def test_main_prints_a_row_per_size_and_the_ratio(capsys: pytest.CaptureFixture[
     lines = capsys.readouterr().out.splitlines()
     assert "strip ns/frame" in lines[0] and "mark peak KiB" in lines[0]
     assert [line.split()[0] for line in lines[1:3]] == ["1", "4"]
-    assert lines[3].split()[0] == "4KB/1KB" and lines[3].count("x") == 6
+    assert lines[3].split()[0] == "4KB/1KB" and lines[3].count("x") == 8
     assert lines[4].startswith("(1 timed runs per cell")
+
+
+def test_each_mode_is_the_stream_layers_pass_it_names() -> None:
+    whole = b"".join(thinking_stripper.frames(4_000))
+    outputs = {}
+    for mode in ("guard", "strip", "mark"):
+        stream = thinking_stripper._stream_for(mode)
+        assert stream is not None
+        outputs[mode] = (
+            b"".join(stream.feed(chunk) for chunk in thinking_stripper.chunked([whole])) + stream.finish()
+        )
+    assert outputs["guard"] == whole  # a valid stream passes unchanged
+    assert b"thinking_delta" not in outputs["strip"] and b"text_delta" in outputs["strip"]
+    assert outputs["mark"] != whole and b"thinking_delta" in outputs["mark"]  # signatures marked
+    assert thinking_stripper._stream_for("stock") is None
