@@ -29,3 +29,11 @@ def install_layer(app: Any, layer: type, **options: Any) -> bool:
         app.middleware_stack = layer(stack, **options)
     setattr(app, marker, True)
     return True
+
+
+def response_header(message: Message, name: bytes) -> bytes:
+    """The value of header `name` (lower-case) in an `http.response.start` message, or b""."""
+    for key, value in message.get("headers") or ():
+        if bytes(key).lower() == name:
+            return bytes(value)
+    return b""

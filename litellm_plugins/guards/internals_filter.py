@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from litellm_plugins.core.asgi import ASGIApp, Message, Receive, Scope, Send, install_layer
+from litellm_plugins.core.asgi import ASGIApp, Message, Receive, Scope, Send, install_layer, response_header
 from litellm_plugins.core.errors import TRACEBACK_MARKER
 
 HIDDEN_HEADERS: Final = frozenset({b"x-litellm-model-api-base"})
@@ -123,8 +123,11 @@ class InternalsFilterMiddleware:
                     ]
                     message = {**message, "headers": kept}
                 status = int(message.get("status", 200))
-                content_type = _header(message, b"content-type")
-                encoded = _header(message, b"content-encoding") not in (b"", b"identity")
+                content_type = response_header(message, b"content-type").strip().lower()
+                encoded = response_header(message, b"content-encoding").strip().lower() not in (
+                    b"",
+                    b"identity",
+                )
                 if status >= 400 and b"json" in content_type and not encoded:
                     held["start"] = message
                     return
@@ -153,13 +156,6 @@ class InternalsFilterMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
-
-
-def _header(message: Message, name: bytes) -> bytes:
-    for key, value in message.get("headers") or ():
-        if bytes(key).lower() == name:
-            return bytes(value).strip().lower()
-    return b""
 
 
 def install(app: Any) -> bool:

@@ -17,7 +17,7 @@ import json
 import logging
 from typing import Any, Final
 
-from litellm_plugins.core.asgi import ASGIApp, Message, Receive, Scope, Send, install_layer
+from litellm_plugins.core.asgi import ASGIApp, Message, Receive, Scope, Send, install_layer, response_header
 from litellm_plugins.core.errors import (
     ANTHROPIC_ROUTE,
     ERROR_RESPONSE_HEADERS,
@@ -101,7 +101,7 @@ class ProtocolErrorMiddleware:
                 status = int(message.get("status", 200))
                 if status >= 400 and hints:
                     message = _with_headers(message, hints)
-                content_type = _header(message, b"content-type")
+                content_type = response_header(message, b"content-type")
                 if status >= 400 and (b"json" in content_type or not content_type):
                     held["start"] = message
                     return
@@ -131,16 +131,9 @@ def _with_headers(message: Message, extra: dict[str, str]) -> Message:
     return {**message, "headers": [*(message.get("headers") or ()), *added]} if added else message
 
 
-def _header(message: Message, name: bytes) -> bytes:
-    for key, value in message.get("headers") or ():
-        if key.lower() == name:
-            return bytes(value)
-    return b""
-
-
 def _decoded(start: Message, body: bytes) -> bytes | None:
     """The body as JSON bytes, or None when its encoding is one we do not rewrite."""
-    encoding = _header(start, b"content-encoding").strip().lower()
+    encoding = response_header(start, b"content-encoding").strip().lower()
     if not encoding or encoding == b"identity":
         return body
     if encoding == b"gzip":

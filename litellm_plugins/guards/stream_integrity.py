@@ -19,8 +19,12 @@ from litellm_plugins.core.errors import anthropic_error_event as error_frame
 from litellm_plugins.core.sse import find_frame_end
 
 MAX_PENDING: Final = 4 * 1024 * 1024  # one frame larger than this is not a frame
-DELTA_EVENT: Final = b"event: content_block_delta\n"
-DELTA_DATA: Final = (b'{"type":"content_block_delta"', b'{"type": "content_block_delta"')
+# A content delta as Anthropic's API writes it (JSON without spaces) and as LiteLLM does when it
+# writes the frame itself (`json.dumps` defaults, a translated stream).
+DELTA_HEAD: Final = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta",',
+    b'event: content_block_delta\ndata: {"type": "content_block_delta",',
+)
 
 
 def _split_frame(buffer: bytes) -> tuple[bytes, bytes] | None:
@@ -31,6 +35,17 @@ def _split_frame(buffer: bytes) -> tuple[bytes, bytes] | None:
     return buffer[:end], buffer[end:]
 
 
+def is_whole_delta(buffer: bytes, start: int = 0, end: int | None = None) -> bool:
+    """Whether buffer[start:end], one LF-framed frame, is a whole content delta in the layout
+    Anthropic and LiteLLM write (:data:`DELTA_HEAD`, one data line, an object that ends): most of a
+    stream. Only its shape is checked, not its JSON (a cut stream shows at its end)."""
+    return (
+        buffer.startswith(DELTA_HEAD, start)
+        and buffer.endswith(b"}\n\n", start, end)
+        and buffer.count(b"\n", start, end) == 3
+    )
+
+
 def _parse_frame(frame: bytes) -> tuple[str | None, Any, str | None]:
     """(event type, payload, problem) for one complete frame."""
     # The layout every Anthropic-style upstream and LiteLLM write, `event: X\ndata: {...}\n\n`:
@@ -38,12 +53,8 @@ def _parse_frame(frame: bytes) -> tuple[str | None, Any, str | None]:
     if frame.startswith(b"event:") and frame.endswith(b"\n\n") and frame.count(b"\n") == 3:
         data = frame.find(b"\ndata:")
         if data > 0 and b"\r" not in frame:
-            if frame.startswith(DELTA_EVENT) and data == len(DELTA_EVENT) - 1:
-                # Most of a stream: a content delta, whose data is an object LiteLLM or the
-                # upstream wrote whole. Only its shape is checked (a cut shows at the end).
-                body = frame[data + 6 : -2].strip()
-                if body.startswith(DELTA_DATA) and body.endswith(b"}"):
-                    return "content_block_delta", None, None
+            if is_whole_delta(frame):
+                return "content_block_delta", None, None
             return _payload(frame[data + 6 : -2])
     data_lines = []
     for line in frame.splitlines():

@@ -15,16 +15,10 @@ from typing import Final
 
 from litellm_plugins.core.errors import anthropic_error_event
 from litellm_plugins.core.sse import find_frame_end
-from litellm_plugins.guards.stream_integrity import DELTA_EVENT, MAX_PENDING, AnthropicStreamMonitor
+from litellm_plugins.guards.stream_integrity import MAX_PENDING, AnthropicStreamMonitor, is_whole_delta
 from litellm_plugins.thinking.stream import AnthropicStreamRewriter
 
 TOO_LARGE: Final = "Upstream stream broken: an event larger than the limit."
-# A content delta as Anthropic's API writes it (JSON without spaces) and as LiteLLM does when it
-# writes the frame itself (`json.dumps` defaults, a translated stream).
-DELTA_HEAD: Final = (
-    b'event: content_block_delta\ndata: {"type":"content_block_delta",',
-    b'event: content_block_delta\ndata: {"type": "content_block_delta",',
-)
 SIGNATURE_DELTA: Final = b'"signature_delta"'
 
 
@@ -48,13 +42,7 @@ class AnthropicStream:
         monitor = self.monitor
         if monitor.ended:
             return b""
-        if (
-            chunk.startswith(DELTA_HEAD)
-            and chunk.endswith(b"}\n\n")
-            and not self._pending
-            and chunk.count(b"\n") == 3
-            and b"\r" not in chunk
-        ):
+        if not self._pending and is_whole_delta(chunk) and b"\r" not in chunk:
             # One whole content delta per chunk (how LiteLLM hands over a translated stream).
             fast = self._delta_mode()
             if fast or (fast is None and SIGNATURE_DELTA not in chunk):
@@ -78,9 +66,7 @@ class AnthropicStream:
             if (
                 fast is not False
                 and plain
-                and buffer.startswith(DELTA_HEAD, start)
-                and buffer.endswith(b"}\n\n", start, end)
-                and buffer.count(b"\n", start, end) == 3
+                and is_whole_delta(buffer, start, end)
                 and (fast or buffer.find(SIGNATURE_DELTA, start, end) < 0)
             ):
                 deltas += 1  # a whole content delta as Anthropic and LiteLLM write it: unchanged
@@ -127,24 +113,9 @@ class AnthropicStream:
     def _frame(self, frame: bytes) -> bytes:
         """One complete frame, checked then rewritten: the same object when nothing changed."""
         sent = self.monitor.on_frame(frame)
-        rewriter = self.rewriter
-        if rewriter is None:
-            return sent[0] if len(sent) == 1 else b"".join(sent)
-        return (
-            b"".join(self._rewritten(rewriter, item) for item in sent)
-            if len(sent) != 1
-            else (self._rewritten(rewriter, sent[0]))
-        )
-
-    @staticmethod
-    def _rewritten(rewriter: AnthropicStreamRewriter, frame: bytes) -> bytes:
-        if (
-            not rewriter.strip_thinking
-            and frame.startswith(DELTA_EVENT)
-            and b'"signature_delta"' not in frame
-        ):
-            return frame  # marking only: a delta without a signature (no index changes either)
-        return rewriter.rewrite_frame(frame)
+        if self.rewriter is not None:
+            sent = [self.rewriter.rewrite_frame(item) for item in sent]
+        return sent[0] if len(sent) == 1 else b"".join(sent)
 
     def _too_large(self) -> bytes:
         self.monitor.ended = True

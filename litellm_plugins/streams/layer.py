@@ -25,7 +25,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, Final
 
-from litellm_plugins.core.asgi import ASGIApp, Message, Receive, Scope, Send, install_layer
+from litellm_plugins.core.asgi import ASGIApp, Message, Receive, Scope, Send, install_layer, response_header
 from litellm_plugins.core.route import request_route
 from litellm_plugins.core.stream_fast_path import drop_responses_id_security
 from litellm_plugins.streams import context as stream_context
@@ -43,10 +43,7 @@ Record = Callable[[Any, str], None]
 
 
 def _is_event_stream(message: Message) -> bool:
-    for name, value in message.get("headers") or ():
-        if bytes(name).lower() == b"content-type":
-            return bytes(value).lower().startswith(b"text/event-stream")
-    return False
+    return response_header(message, b"content-type").lower().startswith(b"text/event-stream")
 
 
 def _notes(stream: Any, strip: bool) -> str:
