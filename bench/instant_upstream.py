@@ -68,6 +68,28 @@ def _frame(payload: dict) -> bytes:
     return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
 
 
+async def read_request(
+    reader: asyncio.StreamReader,
+) -> tuple[str, str, dict[str, str], bytes, float] | None:
+    """One HTTP/1.1 request: (method, path without the query, lower-case headers, body, epoch
+    seconds when its head had arrived), or None when the client closed the connection or sent a
+    head that is too large."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        return None
+    arrived = time.time()
+    request_line, _, header_block = head.partition(b"\r\n")
+    method, path, _version = request_line.decode("latin-1").split(" ", 2)
+    headers: dict[str, str] = {}
+    for line in header_block.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+    length = int(headers.get("content-length") or 0)
+    body = await reader.readexactly(length) if length else b""
+    return method, path.split("?", 1)[0], headers, body, arrived
+
+
 def _chunked(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
@@ -422,25 +444,13 @@ class Server:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                request = await read_request(reader)
+                if request is None:
                     return
-                request_line, _, header_block = head.partition(b"\r\n")
-                method, path, _version = request_line.decode("latin-1").split(" ", 2)
-                length = 0
-                close = False
-                for line in header_block.split(b"\r\n"):
-                    name, _, value = line.partition(b":")
-                    name = name.strip().lower()
-                    if name == b"content-length":
-                        length = int(value)
-                    elif name == b"connection" and value.strip().lower() == b"close":
-                        close = True
-                body = await reader.readexactly(length) if length else b""
-                await self.respond(method, path.split("?", 1)[0], body, writer)
+                method, path, headers, body, _arrived = request
+                await self.respond(method, path, body, writer)
                 self.served += 1
-                if close:
+                if headers.get("connection", "").lower() == "close":
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
             return

@@ -40,7 +40,7 @@ from typing import Final
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.instant_upstream import HEADER_LIMIT, NOT_FOUND, Replies, _chunked, _response
+from bench.instant_upstream import HEADER_LIMIT, NOT_FOUND, Replies, _chunked, _response, read_request
 from litellm_plugins.core.redaction import fingerprint
 
 TOKENS_VARIABLE: Final = "BENCH_POOL_TOKENS"
@@ -106,20 +106,11 @@ class PoolServer:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                request = await read_request(reader)
+                if request is None:
                     return
-                arrived = time.time()
-                request_line, _, header_block = head.partition(b"\r\n")
-                method, path, _version = request_line.decode("latin-1").split(" ", 2)
-                headers: dict[str, str] = {}
-                for line in header_block.split(b"\r\n"):
-                    name, _, value = line.partition(b":")
-                    headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
-                length = int(headers.get("content-length") or 0)
-                body = await reader.readexactly(length) if length else b""
-                await self.respond(method, path.split("?", 1)[0], headers, body, arrived, writer)
+                method, path, headers, body, arrived = request
+                await self.respond(method, path, headers, body, arrived, writer)
                 if headers.get("connection", "").lower() == "close":
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
