@@ -42,6 +42,7 @@ import json
 import sys
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -68,9 +69,31 @@ def _frame(payload: dict) -> bytes:
     return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
 
 
-async def read_request(
+# (method, path without the query, lower-case headers, body, epoch seconds the head arrived)
+Request = tuple[str, str, dict[str, str], bytes, float]
+
+
+async def serve_connection(
     reader: asyncio.StreamReader,
-) -> tuple[str, str, dict[str, str], bytes, float] | None:
+    writer: asyncio.StreamWriter,
+    answer: Callable[[Request, asyncio.StreamWriter], Awaitable[None]],
+) -> None:
+    """Answer one keep-alive connection's requests in order until the client closes it."""
+    try:
+        while True:
+            request = await read_request(reader)
+            if request is None:
+                return
+            await answer(request, writer)
+            if request[2].get("connection", "").lower() == "close":
+                return
+    except (ConnectionError, asyncio.IncompleteReadError):
+        return
+    finally:
+        writer.close()
+
+
+async def read_request(reader: asyncio.StreamReader) -> Request | None:
     """One HTTP/1.1 request: (method, path without the query, lower-case headers, body, epoch
     seconds when its head had arrived), or None when the client closed the connection or sent a
     head that is too large."""
@@ -442,20 +465,12 @@ class Server:
         return found
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                request = await read_request(reader)
-                if request is None:
-                    return
-                method, path, headers, body, _arrived = request
-                await self.respond(method, path, body, writer)
-                self.served += 1
-                if headers.get("connection", "").lower() == "close":
-                    return
-        except (ConnectionError, asyncio.IncompleteReadError):
-            return
-        finally:
-            writer.close()
+        await serve_connection(reader, writer, self.answer)
+
+    async def answer(self, request: Request, writer: asyncio.StreamWriter) -> None:
+        method, path, _headers, body, _arrived = request
+        await self.respond(method, path, body, writer)
+        self.served += 1
 
     async def respond(self, method: str, path: str, body: bytes, writer: asyncio.StreamWriter) -> None:
         if method == "POST" and (path in CHAT_PATHS or path in MESSAGES_PATHS):

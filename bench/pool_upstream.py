@@ -40,7 +40,15 @@ from typing import Final
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.instant_upstream import HEADER_LIMIT, NOT_FOUND, Replies, _chunked, _response, read_request
+from bench.instant_upstream import (
+    HEADER_LIMIT,
+    NOT_FOUND,
+    Replies,
+    Request,
+    _chunked,
+    _response,
+    serve_connection,
+)
 from litellm_plugins.core.redaction import fingerprint
 
 TOKENS_VARIABLE: Final = "BENCH_POOL_TOKENS"
@@ -104,19 +112,11 @@ class PoolServer:
         self.ids = 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                request = await read_request(reader)
-                if request is None:
-                    return
-                method, path, headers, body, arrived = request
-                await self.respond(method, path, headers, body, arrived, writer)
-                if headers.get("connection", "").lower() == "close":
-                    return
-        except (ConnectionError, asyncio.IncompleteReadError):
-            return
-        finally:
-            writer.close()
+        await serve_connection(reader, writer, self.answer)
+
+    async def answer(self, request: Request, writer: asyncio.StreamWriter) -> None:
+        method, path, headers, body, arrived = request
+        await self.respond(method, path, headers, body, arrived, writer)
 
     def credential(self, headers: dict[str, str]) -> tuple[str | None, str | None]:
         """(the pool token's fingerprint, None) or (None, the 401 message Anthropic gives)."""
